@@ -1,0 +1,66 @@
+"""The one typed settings object. Read from environment variables (and ``.env``);
+nothing else in the code base reads ``os.environ``."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # -- storage ----------------------------------------------------------------------
+    database_url: str = "sqlite+aiosqlite:///./isp_support.db"
+    redis_url: str | None = None  # unset: in-process state (one process only)
+
+    # -- HTTP ---------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_body_bytes: int = 64 * 1024  # larger request bodies get 413
+    # Signs web chat session tokens. Unset: a random key is made once and kept in
+    # ``secret_key_file`` so sessions survive restarts.
+    secret_key: SecretStr | None = None
+    secret_key_file: Path = Path(".isp_support_secret")
+
+    # -- reference data -----------------------------------------------------------------
+    reference_dir: Path | None = None  # unset: the bundled billing/reference/*.toml
+
+    # -- verification -------------------------------------------------------------------
+    verify_max_attempts: int = 5  # wrong guesses per account ...
+    verify_window_minutes: int = 15  # ... within this window lock it
+    verify_max_attempts_per_conversation: int = 10
+    sms_code_ttl_minutes: int = 10
+    session_idle_minutes: int = 30  # a verified conversation forgets the account after this
+
+    # -- trust payment policy ---------------------------------------------------------------
+    trust_days: int = 3
+    trust_fee: Decimal = Decimal("0")
+    trust_amount_multiplier: Decimal = Decimal("1")
+
+    # -- callbacks and handoff ------------------------------------------------------------
+    callback_minutes_per_request: int = 7  # average agent time per callback
+    callback_agents_per_queue: int = 2  # agents working one (city, department) queue
+    callback_max_attempts: int = 3  # "no answer" retries before giving up
+    callback_retry_minutes: int = 30
+    handoff_after_misunderstandings: int = 2
+
+    # -- Telegram ---------------------------------------------------------------------------
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base: str = "https://api.telegram.org"
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_webhook_url: str | None = None  # public URL for `isp-support telegram set-webhook`
+
+    # -- Twilio (SMS; WhatsApp later) ---------------------------------------------------------
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_sms_from: str | None = None
+    twilio_api_base: str | None = None  # unset: Twilio's public API
+
+    # -- logging ------------------------------------------------------------------------------
+    log_level: str = "INFO"
+
+    demo: bool = Field(default=False, description="load the demo subscribers into an empty database")

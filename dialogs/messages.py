@@ -1,0 +1,87 @@
+"""The two message types every channel speaks with the dialog engine.
+
+Adapters in ``bots/*`` turn a channel payload into an :class:`Inbound` and render
+:class:`Reply` objects in the channel's own idiom. Nothing here knows a channel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    text: str
+    buttons: tuple[Button, ...] = ()
+    # The engine wants the subscriber's phone: channels that can share a contact
+    # (Telegram reply keyboard, Viber) show a "share my phone" button.
+    ask_phone: bool = False
+
+    def to_dict(self) -> dict:
+        return {
+            "text": self.text,
+            "buttons": [{"title": b.title, "payload": b.payload} for b in self.buttons],
+            "ask_phone": self.ask_phone,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Reply":
+        return cls(
+            text=data["text"],
+            buttons=tuple(Button(b["title"], b["payload"]) for b in data.get("buttons", ())),
+            ask_phone=bool(data.get("ask_phone", False)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    channel: str  # "webchat", "telegram", "whatsapp", "viber"
+    user_id: str  # the channel's id of the subscriber (chat id, phone, session id)
+    message_id: str | None = None  # the provider's message id, for de-duplication
+    text: str | None = None
+    payload: str | None = None  # a button press
+    # Only set when the channel itself vouches for the number (WhatsApp sender,
+    # a Telegram contact shared by its own owner, a phone shared in Viber).
+    vouched_phone: str | None = None
+    display_name: str | None = None
+
+    @property
+    def conversation_key(self) -> str:
+        return f"{self.channel}:{self.user_id}"
+
+
+@dataclass(slots=True)
+class TurnResult:
+    """What one inbound message produced."""
+
+    replies: list[Reply] = field(default_factory=list)
+    # The inbound carried a secret (a password): channels that can, delete it.
+    inbound_was_secret: bool = False
+    # The same channel message id was already handled: the replies are the stored
+    # ones, and channels that push replies themselves must not send them again.
+    duplicate: bool = False
+    # An agent holds the conversation: the bot stayed silent, the message went to
+    # the agent's console.
+    held_by_agent: bool = False
+
+    def to_dict(self) -> dict:
+        return {
+            "replies": [r.to_dict() for r in self.replies],
+            "inbound_was_secret": self.inbound_was_secret,
+            "held_by_agent": self.held_by_agent,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict, *, duplicate: bool = False) -> "TurnResult":
+        return cls(
+            replies=[Reply.from_dict(r) for r in data.get("replies", ())],
+            inbound_was_secret=bool(data.get("inbound_was_secret", False)),
+            held_by_agent=bool(data.get("held_by_agent", False)),
+            duplicate=duplicate,
+        )

@@ -1,0 +1,95 @@
+"""Dispatcher tables: callback requests, handoffs to agents, the transcript.
+
+Durable in SQL on purpose: nothing a subscriber was promised is lost if Redis or
+the process dies.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from billing.db import Base, UtcDateTime
+
+OPEN_CALLBACK = "status IN ('queued', 'claimed')"
+OPEN_HANDOFF = "status IN ('waiting', 'assigned')"
+
+
+class CallbackRequest(Base):
+    __tablename__ = "callback_requests"
+    __table_args__ = (
+        # One open request per phone and department.
+        Index(
+            "uq_callback_open_per_phone_department",
+            "phone",
+            "department",
+            unique=True,
+            sqlite_where=text(OPEN_CALLBACK),
+            postgresql_where=text(OPEN_CALLBACK),
+        ),
+        # The queue: per (city, department), FIFO by when it becomes callable.
+        Index("ix_callback_queue", "city", "department", "status", "scheduled_for", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    city: Mapped[str] = mapped_column(String(60))
+    department: Mapped[str] = mapped_column(String(20))  # "subscriber" | "tech"
+    phone: Mapped[str] = mapped_column(String(20))  # E.164
+    account_number: Mapped[str | None] = mapped_column(String(20))
+    conversation_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    preferred_time: Mapped[str | None] = mapped_column(String(100))
+    topic: Mapped[str | None] = mapped_column(String(500))
+    # queued → claimed → done | no_answer (→ queued again while attempts remain) | cancelled
+    status: Mapped[str] = mapped_column(String(12), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    scheduled_for: Mapped[datetime] = mapped_column(UtcDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    outcome_note: Mapped[str | None] = mapped_column(String(500))
+
+
+class Handoff(Base):
+    __tablename__ = "handoffs"
+    __table_args__ = (
+        # A conversation is queued for agents at most once at a time.
+        Index(
+            "uq_handoff_open_per_conversation",
+            "conversation_key",
+            unique=True,
+            sqlite_where=text(OPEN_HANDOFF),
+            postgresql_where=text(OPEN_HANDOFF),
+        ),
+        Index("ix_handoff_queue", "city", "department", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_key: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(20))
+    city: Mapped[str | None] = mapped_column(String(60))
+    department: Mapped[str] = mapped_column(String(20))
+    account_number: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(30))  # "asked" | "not_understood"
+    status: Mapped[str] = mapped_column(String(12), default="waiting")  # waiting → assigned → closed
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    assigned_to: Mapped[str | None] = mapped_column(String(100))
+    assigned_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class TranscriptMessage(Base):
+    """Every message of a conversation, both ways. Secrets are stored redacted."""
+
+    __tablename__ = "transcript_messages"
+    __table_args__ = (Index("ix_transcript_conversation", "conversation_key", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_key: Mapped[str] = mapped_column(String(200))
+    direction: Mapped[str] = mapped_column(String(10))  # "in" | "bot" | "agent"
+    channel_message_id: Mapped[str | None] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(100))  # agent name for "agent"
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

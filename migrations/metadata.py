@@ -1,0 +1,8 @@
+"""All table modules, imported so ``Base.metadata`` knows every table."""
+
+import billing.models  # noqa: F401
+import bots.sms.models  # noqa: F401
+import dispatcher.models  # noqa: F401
+from billing.db import Base
+
+target_metadata = Base.metadata

@@ -1,0 +1,138 @@
+"""Shared fixtures: both databases and both state backends.
+
+PostgreSQL and Redis tests run against TEST_DATABASE_URL / TEST_REDIS_URL (defaults:
+the local services). Where a service is unreachable, a plain run skips those tests
+with the reason; with CI=true or ISP_REQUIRE_SERVICES=1 it fails instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+
+import pytest
+
+from billing.db import make_engine, make_sessionmaker
+from migrations.runner import upgrade
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+SERVICES_REQUIRED = os.environ.get("CI", "").lower() == "true" or os.environ.get("ISP_REQUIRE_SERVICES") == "1"
+
+
+def _service_missing(what: str, error: Exception) -> None:
+    message = f"{what} is not reachable ({type(error).__name__}: {error})"
+    if SERVICES_REQUIRED:
+        pytest.fail(message + " — required in CI", pytrace=False)
+    pytest.skip(message + "; set TEST_DATABASE_URL / TEST_REDIS_URL or start it")
+
+
+async def _pg_reachable() -> Exception | None:
+    import asyncpg
+
+    dsn = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
+    try:
+        conn = await asyncio.wait_for(asyncpg.connect(dsn), 5)
+        await conn.close()
+    except Exception as error:  # noqa: BLE001 - any failure means "not reachable"
+        return error
+    return None
+
+
+async def _redis_reachable() -> Exception | None:
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(REDIS_URL)
+    try:
+        await asyncio.wait_for(client.ping(), 5)
+    except Exception as error:  # noqa: BLE001
+        return error
+    finally:
+        await client.aclose()
+    return None
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(request, tmp_path):
+    """A migrated, empty database of each kind; yields its SQLAlchemy URL.
+
+    PostgreSQL isolation: every test gets its own schema (search_path), dropped after.
+    """
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        engine = make_engine(url)
+        await upgrade(engine)
+        await engine.dispose()
+        yield url
+        return
+
+    error = await _pg_reachable()
+    if error:
+        _service_missing("PostgreSQL", error)
+    import asyncpg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    dsn = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(dsn)
+    await conn.execute(f"CREATE SCHEMA {schema}")
+    await conn.close()
+    sep = "&" if "?" in PG_URL else "?"
+    url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    engine = make_engine(url)
+    await upgrade(engine)
+    await engine.dispose()
+    try:
+        yield url
+    finally:
+        conn = await asyncpg.connect(dsn)
+        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        await conn.close()
+
+
+@pytest.fixture
+async def db_engine(database_url):
+    engine = make_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def db_sessions(db_engine):
+    return make_sessionmaker(db_engine)
+
+
+@pytest.fixture
+async def redis_url():
+    error = await _redis_reachable()
+    if error:
+        _service_missing("Redis", error)
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(REDIS_URL)
+    await client.flushdb()
+    await client.aclose()
+    yield REDIS_URL
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def state_store(request):
+    """Each StateStore implementation, fresh."""
+    if request.param == "memory":
+        from dialogs.state.memory import MemoryStateStore
+
+        store = MemoryStateStore()
+    else:
+        error = await _redis_reachable()
+        if error:
+            _service_missing("Redis", error)
+        import redis.asyncio as aioredis
+
+        from dialogs.state.redis import RedisStateStore
+
+        client = aioredis.from_url(REDIS_URL)
+        await client.flushdb()
+        await client.aclose()
+        store = RedisStateStore.from_url(REDIS_URL, prefix=f"test:{uuid.uuid4().hex[:8]}:")
+    yield store
+    await store.close()
