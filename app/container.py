@@ -16,9 +16,20 @@ from app.settings import Settings
 from billing.db import make_engine, make_sessionmaker
 from billing.port import Billing, TrustPolicy
 from billing.reference.directory import Directory, default_directory
+from billing.demo import load_demo_if_empty
+from billing.sql import SqlBilling
+from bots.sms.outbox import OutboxSmsSender
+from bots.sms.twilio_sender import TwilioSmsSender
 from dialogs.delivery import Delivery
 from dialogs.engine import DialogEngine
+from dialogs.nlu import NLU
+from dialogs.state import make_state_store
 from dialogs.state.base import StateStore
+from dialogs.turn import Services, SmsSender, VerifyPolicy
+from dispatcher.callbacks import CallbackQueue
+from dispatcher.handoffs import HandoffQueue
+from dispatcher.transcript import Transcript
+from migrations.runner import upgrade
 
 log = logging.getLogger(__name__)
 
@@ -35,32 +46,92 @@ class Container:
     sessions: async_sessionmaker
     store: StateStore
     billing: Billing
+    callbacks: CallbackQueue
+    handoffs: HandoffQueue
+    transcript: Transcript
+    sms: SmsSender
+    nlu: NLU
     engine: DialogEngine
     delivery: Delivery
     clock: Callable[[], datetime] = utc_now
-    extras: dict = field(default_factory=dict)  # services other parts hang here (queues, senders)
+    extras: dict = field(default_factory=dict)  # channel objects that need closing (bots, sessions)
 
     async def close(self) -> None:
+        for closer in self.extras.get("on_close", []):
+            try:
+                await closer()
+            except Exception:  # noqa: BLE001 - keep closing the rest
+                log.exception("error while closing")
         await self.store.close()
         await self.db_engine.dispose()
 
 
-async def build_container(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Container:
-    """Wire the product. Filled in as the parts land (see git log)."""
-    from migrations.runner import upgrade
+def trust_policy(settings: Settings) -> TrustPolicy:
+    return TrustPolicy(
+        days=settings.trust_days, fee=settings.trust_fee, amount_multiplier=settings.trust_amount_multiplier
+    )
 
+
+def verify_policy(settings: Settings) -> VerifyPolicy:
+    return VerifyPolicy(
+        max_attempts=settings.verify_max_attempts,
+        window_seconds=settings.verify_window_minutes * 60,
+        max_attempts_per_conversation=settings.verify_max_attempts_per_conversation,
+        sms_code_ttl_seconds=settings.sms_code_ttl_minutes * 60,
+        session_idle_seconds=settings.session_idle_minutes * 60,
+    )
+
+
+def make_sms_sender(settings: Settings, sessions: async_sessionmaker, clock: Callable[[], datetime]) -> SmsSender:
+    if settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_sms_from:
+        return TwilioSmsSender(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token.get_secret_value(),
+            settings.twilio_sms_from,
+            settings.twilio_api_base,
+            sessions,
+            clock=clock,
+        )
+    return OutboxSmsSender(sessions, clock=clock)
+
+
+async def build_container(
+    settings: Settings, *, clock: Callable[[], datetime] = utc_now, migrate: bool = True
+) -> Container:
     directory = Directory(settings.reference_dir) if settings.reference_dir else default_directory()
     db_engine = make_engine(settings.database_url)
-    await upgrade(db_engine)
+    if migrate:
+        await upgrade(db_engine)
     sessions = make_sessionmaker(db_engine)
-    from dialogs.state import make_state_store
-
     store = make_state_store(settings.redis_url)
-    from billing.sql import SqlBilling
-
-    billing = SqlBilling(sessions, directory)
-    delivery = Delivery()
-    engine = DialogEngine()
+    billing = SqlBilling(sessions, directory, clock=clock)
+    callbacks = CallbackQueue(
+        sessions,
+        directory,
+        minutes_per_request=settings.callback_minutes_per_request,
+        agents_per_queue=settings.callback_agents_per_queue,
+        max_attempts=settings.callback_max_attempts,
+        retry_minutes=settings.callback_retry_minutes,
+        clock=clock,
+    )
+    handoffs = HandoffQueue(sessions, clock=clock)
+    transcript = Transcript(sessions, clock=clock)
+    sms = make_sms_sender(settings, sessions, clock)
+    nlu = NLU(directory)
+    services = Services(
+        billing=billing,
+        directory=directory,
+        callbacks=callbacks,
+        handoffs=handoffs,
+        sms=sms,
+        store=store,
+        verify_policy=verify_policy(settings),
+        trust_policy=trust_policy(settings),
+        handoff_after_misunderstandings=settings.handoff_after_misunderstandings,
+    )
+    engine = DialogEngine(services, nlu, transcript=transcript, clock=clock)
+    if settings.demo and await load_demo_if_empty(sessions, directory, clock()):
+        log.info("demo subscribers loaded (see README: 1000001/demo1 … 1000004/demo4)")
     return Container(
         settings=settings,
         directory=directory,
@@ -68,13 +139,12 @@ async def build_container(settings: Settings, *, clock: Callable[[], datetime] =
         sessions=sessions,
         store=store,
         billing=billing,
+        callbacks=callbacks,
+        handoffs=handoffs,
+        transcript=transcript,
+        sms=sms,
+        nlu=nlu,
         engine=engine,
-        delivery=delivery,
+        delivery=Delivery(),
         clock=clock,
-    )
-
-
-def trust_policy(settings: Settings) -> TrustPolicy:
-    return TrustPolicy(
-        days=settings.trust_days, fee=settings.trust_fee, amount_multiplier=settings.trust_amount_multiplier
     )

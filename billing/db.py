@@ -6,9 +6,10 @@ this ``Base`` so one Alembic history covers the whole database.
 
 from __future__ import annotations
 
+import shlex
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+from sqlalchemy import URL, DateTime, MetaData, TypeDecorator, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -46,8 +47,56 @@ class UtcDateTime(TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
-def make_engine(url: str, **kwargs) -> AsyncEngine:
-    if url.startswith("sqlite"):
+def libpq_options_to_server_settings(options: str) -> dict[str, str]:
+    """``-csearch_path=a -c statement_timeout=5000`` → ``{"search_path": "a", ...}``.
+
+    libpq drivers understand the ``options`` URL parameter; asyncpg does not (it
+    wants ``server_settings``), so make_engine translates it.
+    """
+    settings: dict[str, str] = {}
+    tokens = shlex.split(options)
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token == "-c" and i + 1 < len(tokens):
+            i += 1
+            pair = tokens[i]
+        elif token.startswith("-c"):
+            pair = token[2:]
+        elif token.startswith("--"):
+            pair = token[2:]
+        else:
+            raise ValueError(f"unsupported PostgreSQL option {token!r} in the database URL")
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ValueError(f"bad PostgreSQL option {pair!r} in the database URL")
+        settings[name.replace("-", "_")] = value
+        i += 1
+    return settings
+
+
+def _translate_asyncpg_options(url: URL, kwargs: dict) -> URL:
+    options = url.query.get("options")
+    if url.get_driver_name() != "asyncpg" or options is None:
+        return url
+    if isinstance(options, tuple):
+        options = " ".join(options)
+    connect_args = dict(kwargs.get("connect_args") or {})
+    server_settings = dict(connect_args.get("server_settings") or {})
+    server_settings.update(libpq_options_to_server_settings(options))
+    connect_args["server_settings"] = server_settings
+    kwargs["connect_args"] = connect_args
+    return url.difference_update_query(["options"])
+
+
+def make_engine(url: str | URL, **kwargs) -> AsyncEngine:
+    """An async engine for ``url``.
+
+    PostgreSQL URLs may carry libpq-style ``options=-csearch_path=<schema>`` (tests
+    isolate by schema that way); for asyncpg they become ``server_settings``.
+    """
+    url = _translate_asyncpg_options(make_url(url), kwargs)
+    if url.get_backend_name() == "sqlite":
         # One writer at a time is SQLite's rule; wait for the lock instead of failing.
         kwargs.setdefault("connect_args", {"timeout": 30})
     else:

@@ -1,15 +1,36 @@
-"""Bring a database to the newest schema.
+"""Bring a database to the newest schema: ``alembic upgrade head`` on the
+application's own engine (SQLite through aiosqlite, PostgreSQL through asyncpg).
 
-PLACEHOLDER until the Alembic history lands: creates the tables from metadata.
+The connection is handed to ``migrations/env.py`` in ``config.attributes`` so the
+migration runs with exactly the engine's URL and connect options (for example a
+``search_path`` set by ``options=-csearch_path=...``), without re-reading any URL.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from migrations.metadata import target_metadata
+MIGRATIONS_DIR = Path(__file__).resolve().parent
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic config for the bundled history, with no alembic.ini needed."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def _upgrade_head(connection: Connection) -> None:
+    command.upgrade(alembic_config(connection), "head")
 
 
 async def upgrade(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
-        await conn.run_sync(target_metadata.create_all)
+        await conn.run_sync(_upgrade_head)

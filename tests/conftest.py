@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from contextlib import asynccontextmanager
 
 import pytest
 
@@ -53,13 +54,13 @@ async def _redis_reachable() -> Exception | None:
     return None
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database_url(request, tmp_path):
-    """A migrated, empty database of each kind; yields its SQLAlchemy URL.
+@asynccontextmanager
+async def provision_database(kind: str, tmp_path):
+    """A migrated, empty database of ``kind`` ("sqlite" | "postgres"); yields its URL.
 
     PostgreSQL isolation: every test gets its own schema (search_path), dropped after.
     """
-    if request.param == "sqlite":
+    if kind == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
         engine = make_engine(url)
         await upgrade(engine)
@@ -90,6 +91,26 @@ async def database_url(request, tmp_path):
         await conn.close()
 
 
+async def require_redis() -> str:
+    """The test Redis URL (database flushed), or skip/fail when Redis is down."""
+    error = await _redis_reachable()
+    if error:
+        _service_missing("Redis", error)
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(REDIS_URL)
+    await client.flushdb()
+    await client.aclose()
+    return REDIS_URL
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(request, tmp_path):
+    """A migrated, empty database of each kind; yields its SQLAlchemy URL."""
+    async with provision_database(request.param, tmp_path) as url:
+        yield url
+
+
 @pytest.fixture
 async def db_engine(database_url):
     engine = make_engine(database_url)
@@ -104,15 +125,7 @@ def db_sessions(db_engine):
 
 @pytest.fixture
 async def redis_url():
-    error = await _redis_reachable()
-    if error:
-        _service_missing("Redis", error)
-    import redis.asyncio as aioredis
-
-    client = aioredis.from_url(REDIS_URL)
-    await client.flushdb()
-    await client.aclose()
-    yield REDIS_URL
+    yield await require_redis()
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
@@ -123,16 +136,9 @@ async def state_store(request):
 
         store = MemoryStateStore()
     else:
-        error = await _redis_reachable()
-        if error:
-            _service_missing("Redis", error)
-        import redis.asyncio as aioredis
-
         from dialogs.state.redis import RedisStateStore
 
-        client = aioredis.from_url(REDIS_URL)
-        await client.flushdb()
-        await client.aclose()
+        await require_redis()
         store = RedisStateStore.from_url(REDIS_URL, prefix=f"test:{uuid.uuid4().hex[:8]}:")
     yield store
     await store.close()

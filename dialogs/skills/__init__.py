@@ -1,0 +1,29 @@
+"""One module per skill. ``root_router`` nests them; ``FORMS`` names the forms the
+engine can resume across turns."""
+
+from dialogs.forms import Form
+from dialogs.router import SkillRouter
+from dialogs.skills import balance, callback, handoff, menu, offices, payments, tech_issue, trust_payment, verify
+from dialogs.skills.ask_city import ASK_CITY_FORM
+
+
+def build_root_router() -> SkillRouter:
+    root = SkillRouter("root")
+    root.include(
+        menu.router,
+        verify.router,
+        balance.router,
+        payments.router,
+        offices.router,
+        trust_payment.router,
+        callback.router,
+        handoff.router,
+        tech_issue.router,
+    )
+    return root
+
+
+FORMS: dict[str, Form] = {
+    form.name: form
+    for form in (verify.VERIFY_FORM, verify.CHOOSE_ACCOUNT_FORM, callback.CALLBACK_FORM, ASK_CITY_FORM)
+}

@@ -1,0 +1,287 @@
+"""The ASGI application: the container's lifetime, shared HTTP hardening, and every
+channel's routes.
+
+Errors share one JSON shape for API clients: ``{"error": {"code": "...", "message": "..."}}``
+(validation errors add ``"details"``). Routers raise ``HTTPException`` with
+``detail={"code": ..., "message": ...}`` to choose the code; a plain string detail gets
+a code derived from the status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import asynccontextmanager
+from typing import Awaitable, Callable
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.container import Container, build_container
+from app.settings import Settings
+from bots.webchat import STATIC_DIR as WEBCHAT_STATIC_DIR
+from bots.webchat import WebchatChannel, load_secret_key, webchat_routers
+from bots.telegram import make_webhook_router as telegram_webhook_router
+from bots.telegram import start_channel as start_telegram
+
+log = logging.getLogger(__name__)
+
+ContainerFactory = Callable[[Settings], Awaitable[Container]]
+HEALTH_CHECK_TIMEOUT = 3.0  # seconds per dependency
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def error_response(status: int, code: str, message: str, *, headers=None, details=None) -> JSONResponse:
+    error: dict = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    return JSONResponse({"error": error}, status_code=status, headers=headers)
+
+
+# -- HTTP hardening shared by every channel ----------------------------------------------------
+class BodyTooLarge(HTTPException):
+    """Raised from ``receive`` once a streamed body passes the limit. An HTTPException, so
+    FastAPI's body parsing lets it through to the handler (instead of calling it a 400)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, detail={"code": "body_too_large", "message": f"Request body is larger than {limit} bytes."})
+
+
+class BodySizeLimit:
+    """Reject request bodies larger than ``max_bytes`` with 413: at once when Content-Length
+    says so, and while streaming when a chunked body grows past the limit."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared == "invalid":
+            await error_response(400, "bad_request", "Invalid Content-Length header.")(scope, receive, send)
+            return
+        if declared is not None and declared > self.max_bytes:
+            await _too_large(self.max_bytes)(scope, receive, send)
+            return
+
+        received = 0
+        response_started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except BodyTooLarge:
+            if response_started:
+                raise
+            await _too_large(self.max_bytes)(scope, receive, send)
+
+
+def _content_length(scope: Scope) -> int | None | str:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                length = int(value)
+            except ValueError:
+                return "invalid"
+            return length if length >= 0 else "invalid"
+    return None
+
+
+def _too_large(limit: int) -> JSONResponse:
+    return error_response(413, "body_too_large", f"Request body is larger than {limit} bytes.", headers={"Connection": "close"})
+
+
+class UnhandledErrors:
+    """Last line of defence: log the exception once, answer 500 JSON without a trace."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        response_started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
+            if response_started:
+                raise
+            await error_response(500, "internal_error", "Internal server error.")(scope, receive, send)
+
+
+async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    detail = exc.detail
+    if isinstance(detail, dict) and {"code", "message"} <= detail.keys():
+        code, message = str(detail["code"]), str(detail["message"])
+    else:
+        code = _STATUS_CODES.get(exc.status_code, "error")
+        message = detail if isinstance(detail, str) else "Request failed."
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"No route for {request.method} {request.url.path}."
+    return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return error_response(400, "malformed_json", "The request body is not valid JSON.")
+    details = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in errors
+    ]
+    first = details[0] if details else {"loc": [], "msg": "invalid request"}
+    where = ".".join(str(part) for part in first["loc"] if part != "body") or "body"
+    return error_response(
+        422, "validation_error", f"{where}: {first['msg']}", details=jsonable_encoder(details)
+    )
+
+
+# -- health ----------------------------------------------------------------------------------------
+async def _check(name: str, probe: Callable[[], Awaitable[object]]) -> str:
+    try:
+        result = await asyncio.wait_for(probe(), HEALTH_CHECK_TIMEOUT)
+    except Exception as error:  # noqa: BLE001 - any failure means "not healthy"
+        log.warning("health check: %s failed: %s: %s", name, type(error).__name__, error)
+        return "failed"
+    if result is False:
+        log.warning("health check: %s answered not ok", name)
+        return "failed"
+    return "ok"
+
+
+async def _database_ok(container: Container) -> None:
+    async with container.db_engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+
+
+health = APIRouter(tags=["operations"])
+
+
+@health.get(
+    "/healthz",
+    summary="Liveness and dependencies",
+    responses={503: {"description": "The database or the state store is unavailable"}},
+)
+async def healthz(request: Request) -> JSONResponse:
+    """200 when the database answers `SELECT 1` and the state store (Redis when configured)
+    answers a ping; 503 naming what failed."""
+    container: Container = request.app.state.container
+    database, state = await asyncio.gather(
+        _check("database", lambda: _database_ok(container)),
+        _check("state store", container.store.ping),
+    )
+    ok = database == "ok" and state == "ok"
+    body = {"status": "ok" if ok else "unavailable", "database": database, "state": state}
+    return JSONResponse(body, status_code=200 if ok else 503)
+
+
+# -- channels -------------------------------------------------------------------------------------
+def channel_routers() -> list[APIRouter]:
+    """CHANNELS: every channel's (and the console's) routers. Add new ones here
+    (Telegram / WhatsApp / Viber webhooks, the agent console)."""
+    return [*webchat_routers()]
+
+
+def start_channels(app: FastAPI, container: Container) -> None:
+    """CHANNELS: startup of every channel — build it from the container and register its
+    ChannelSender in ``container.delivery``. Add new channels here."""
+    settings = container.settings
+    secret = load_secret_key(
+        settings.secret_key.get_secret_value() if settings.secret_key else None, settings.secret_key_file
+    )
+    app.state.webchat = WebchatChannel.start(
+        secret=secret,
+        engine=container.engine,
+        store=container.store,
+        history=container.transcript,
+        delivery=container.delivery,
+    )
+    if settings.telegram_bot_token:  # Telegram: webhook route + sender for agents' messages
+        app.state.telegram = start_telegram(settings, container)
+
+
+# -- the app --------------------------------------------------------------------------------------
+def create_app(settings: Settings | None = None, *, container_factory: ContainerFactory = build_container) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        container = await container_factory(settings)
+        try:
+            app.state.container = container
+            start_channels(app, container)
+            yield
+        finally:
+            await container.close()
+
+    app = FastAPI(
+        title="isp-support",
+        version="0.1.0",
+        summary="Support chatbot and callback dispatcher of the provider «Зелёная точка».",
+        description=(
+            "Subscribers talk to one dialog engine through Telegram, WhatsApp, Viber and the "
+            "website chat widget. This API serves the web chat (`/api/webchat`), the widget "
+            "(`/widget.js`), and operations (`/healthz`).\n\n"
+            'Errors are JSON: `{"error": {"code": "...", "message": "..."}}`.'
+        ),
+        lifespan=lifespan,
+    )
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    # Added last = outermost: the size limit answers before anything reads the body.
+    app.add_middleware(UnhandledErrors)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+
+    app.include_router(health)
+    for router in channel_routers():
+        app.include_router(router)
+    if settings.telegram_bot_token:
+        app.include_router(telegram_webhook_router())
+    app.mount("/webchat/static", StaticFiles(directory=WEBCHAT_STATIC_DIR), name="webchat-static")
+    return app

@@ -1,0 +1,203 @@
+"""The ``isp-support`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from app.settings import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    if getattr(args, "demo", False):
+        overrides["demo"] = True
+    if getattr(args, "host", None):
+        overrides["host"] = args.host
+    if getattr(args, "port", None):
+        overrides["port"] = args.port
+    return Settings(**overrides)
+
+
+def _logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.asgi import create_app
+
+    settings = _settings(args)
+    _logging(settings)
+    app = create_app(settings)
+    print(f"isp-support: web chat on http://{settings.host}:{settings.port}/  (agent console: /console)", flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(), proxy_headers=True)
+    return 0
+
+
+async def _import(settings: Settings, path: Path) -> int:
+    from billing.db import make_engine, make_sessionmaker
+    from billing.importer import SubscriberImportError, import_subscribers
+    from billing.reference.directory import Directory, default_directory
+    from migrations.runner import upgrade
+
+    directory = Directory(settings.reference_dir) if settings.reference_dir else default_directory()
+    engine = make_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        sessions = make_sessionmaker(engine)
+
+        def progress(done: int, total: int) -> None:
+            print(f"\r  {done}/{total} rows", end="", file=sys.stderr, flush=True)
+
+        try:
+            report = await import_subscribers(sessions, directory, path, progress=progress)
+        except SubscriberImportError as error:
+            print(f"\nimport failed, nothing was imported:\n{error}", file=sys.stderr)
+            return 1
+        print(file=sys.stderr)
+        print(
+            f"imported {report.rows} rows: {report.created} new, {report.updated} updated, "
+            f"{report.trust_payments} trust payments recorded, in {report.seconds:.1f} s"
+        )
+        return 0
+    finally:
+        await engine.dispose()
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _logging(settings)
+    if not args.file.exists():
+        print(f"no such file: {args.file}", file=sys.stderr)
+        return 2
+    return asyncio.run(_import(settings, args.file))
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    from billing.reference.directory import Directory, default_directory
+    from dialogs.nlu import NLU
+    from dialogs.nlu.cli import run_parse
+
+    settings = Settings()
+    directory = Directory(settings.reference_dir) if settings.reference_dir else default_directory()
+    run_parse(sys.stdin, sys.stdout, NLU(directory))
+    return 0
+
+
+async def _outbox(settings: Settings, limit: int) -> int:
+    from billing.db import make_engine, make_sessionmaker
+    from bots.sms.outbox import pending_outbox
+    from migrations.runner import upgrade
+
+    engine = make_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        rows = await pending_outbox(make_sessionmaker(engine), limit)
+        for row in rows:
+            print(json.dumps({"id": row.id, "phone": row.phone, "text": row.text,
+                              "status": row.status, "created_at": row.created_at.isoformat()}, ensure_ascii=False))
+        if not rows:
+            print("outbox is empty", file=sys.stderr)
+        return 0
+    finally:
+        await engine.dispose()
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    return asyncio.run(_outbox(settings, args.limit))
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from billing.db import make_engine
+    from migrations.runner import upgrade
+
+    settings = _settings(args)
+    _logging(settings)
+
+    async def run() -> None:
+        engine = make_engine(settings.database_url)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    print("database is at the newest schema")
+    return 0
+
+
+def cmd_telegram(args: argparse.Namespace) -> int:
+    from bots.telegram.config import TelegramNotConfigured
+    from bots.telegram.runner import run_polling, set_webhook
+
+    settings = _settings(args)
+    _logging(settings)
+    try:
+        if args.action == "set-webhook":
+            url = asyncio.run(set_webhook(settings))
+            print(f"webhook registered: {url}")
+            return 0
+
+        async def poll() -> None:
+            from app.container import build_container
+
+            container = await build_container(settings)
+            try:
+                await run_polling(settings, container)
+            finally:
+                await container.close()
+
+        asyncio.run(poll())
+        return 0
+    except TelegramNotConfigured as error:
+        print(f"Telegram is not configured: {error}", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="isp-support", description="Support chatbot and callback dispatcher")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP app (web chat, webhooks, console)")
+    serve.add_argument("--demo", action="store_true", help="load the demo subscribers into an empty database")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+
+    imp = sub.add_parser("import-subscribers", help="import (upsert) subscribers from a CSV file")
+    imp.add_argument("file", type=Path)
+    imp.set_defaults(func=cmd_import)
+
+    parse = sub.add_parser("parse", help="NLU: one utterance per line on stdin → one JSON object per line")
+    parse.set_defaults(func=cmd_parse)
+
+    outbox = sub.add_parser("outbox", help="print SMS waiting in the outbox (when Twilio is not configured)")
+    outbox.add_argument("--limit", type=int, default=50)
+    outbox.set_defaults(func=cmd_outbox)
+
+    migrate = sub.add_parser("migrate", help="bring the database to the newest schema")
+    migrate.set_defaults(func=cmd_migrate)
+
+    telegram = sub.add_parser("telegram", help="Telegram bot: register the webhook, or long-poll")
+    telegram.add_argument("action", choices=["set-webhook", "poll"])
+    telegram.set_defaults(func=cmd_telegram)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,237 @@
+"""The built-in billing: the ``Billing`` port on our own SQL tables."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import case, func, select, text, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from billing.models import Account, TrustPayment
+from billing.months import city_tz, first_day_after, period_of
+from billing.passwords import STANDARD, HashProfile, hash_password, needs_rehash, verify_password
+from billing.port import AccountCard, AccountStatus, TrustOutcome, TrustPolicy, TrustResult
+from billing.reference.directory import Directory
+
+log = logging.getLogger(__name__)
+
+CENT = Decimal("0.01")
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def money(value: Decimal) -> Decimal:
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _require_aware(now: datetime) -> None:
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+
+
+class SqlBilling:
+    """``Billing`` on the ``accounts`` / ``trust_payments`` tables.
+
+    ``password_profile``: argon2 parameters for the dummy hash and for upgrading
+    weaker stored hashes after a successful login. ``clock`` decides which trust
+    payments count as active on an account card.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        directory: Directory,
+        *,
+        password_profile: HashProfile = STANDARD,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._sessions = sessions
+        self._directory = directory
+        self._profile = password_profile
+        self._clock = clock
+        self._dummy_hash: str | None = None
+
+    # -- reading ------------------------------------------------------------------------
+
+    def _cards_query(self, now: datetime):
+        active_until = (
+            select(func.max(TrustPayment.valid_until))
+            .where(TrustPayment.account_id == Account.id, TrustPayment.valid_until > now)
+            .correlate(Account)
+            .scalar_subquery()
+        )
+        return select(Account, active_until)
+
+    async def find_account(self, number: str) -> AccountCard | None:
+        query = self._cards_query(self._clock()).where(Account.number == number.strip())
+        async with self._sessions() as session:
+            row = (await session.execute(query)).first()
+        return _card(*row) if row else None
+
+    async def accounts_by_phone(self, phone_e164: str) -> list[AccountCard]:
+        query = (
+            self._cards_query(self._clock())
+            .where(Account.phone == phone_e164.strip())
+            .order_by(Account.number)
+        )
+        async with self._sessions() as session:
+            rows = (await session.execute(query)).all()
+        return [_card(*row) for row in rows]
+
+    # -- passwords ------------------------------------------------------------------------
+
+    async def _dummy(self) -> str:
+        if self._dummy_hash is None:
+            self._dummy_hash = await asyncio.to_thread(
+                hash_password, "no such account: dummy password", self._profile
+            )
+        return self._dummy_hash
+
+    async def check_password(self, number: str, password: str) -> bool:
+        async with self._sessions() as session:
+            row = (
+                await session.execute(
+                    select(Account.id, Account.password_hash).where(Account.number == number.strip())
+                )
+            ).first()
+        if row is None:
+            # Same work as for a real account, so the answer's timing does not tell
+            # whether the account exists.
+            await asyncio.to_thread(verify_password, await self._dummy(), password, self._profile)
+            return False
+        account_id, stored = row
+        if not await asyncio.to_thread(verify_password, stored, password, self._profile):
+            return False
+        if needs_rehash(stored, self._profile):
+            await self._rehash(account_id, stored, password)
+        return True
+
+    async def _rehash(self, account_id: int, old_hash: str, password: str) -> None:
+        """Upgrade a hash made with a cheaper profile (e.g. a bulk import)."""
+        new_hash = await asyncio.to_thread(hash_password, password, self._profile)
+        async with self._sessions() as session, session.begin():
+            # Only if nobody changed the password meanwhile.
+            await session.execute(
+                update(Account)
+                .where(Account.id == account_id, Account.password_hash == old_hash)
+                .values(password_hash=new_hash)
+                .execution_options(synchronize_session=False)
+            )
+
+    # -- trust payment --------------------------------------------------------------------
+
+    async def grant_trust_payment(self, number: str, policy: TrustPolicy, now: datetime) -> TrustResult:
+        """Grant a trust payment, at most once per local calendar month.
+
+        The unique constraint (account_id, period) decides who wins a race: the grant
+        row is inserted and an IntegrityError means another request got there first.
+        The earlier look-up of an existing grant only picks the friendlier answer for
+        the common, sequential case; correctness never depends on it.
+        """
+        _require_aware(now)
+        if policy.per_calendar_month != 1:
+            raise ValueError("the schema allows exactly one trust payment per calendar month")
+
+        async with self._sessions() as session:
+            account = await session.scalar(select(Account).where(Account.number == number.strip()))
+            if account is None:
+                return TrustResult(TrustOutcome.UNKNOWN_ACCOUNT)
+            if account.status == AccountStatus.FROZEN.value:
+                return TrustResult(TrustOutcome.FROZEN)
+            # Kept as plain values: a rollback below expires the ORM object.
+            account_id = account.id
+
+            period = period_of(now, city_tz(self._directory, account.city))
+            earlier = await _grant_in(session, account_id, period)
+            if earlier is not None:
+                return _already_used(earlier)
+            if account.balance >= account.monthly_fee:
+                return TrustResult(TrustOutcome.ENOUGH_MONEY)
+
+            amount = money(account.monthly_fee * policy.amount_multiplier)
+            fee = money(policy.fee)
+            valid_until = now + timedelta(days=policy.days)
+            session.add(
+                TrustPayment(
+                    account_id=account_id,
+                    period=period,
+                    amount=amount,
+                    fee=fee,
+                    granted_at=now,
+                    valid_until=valid_until,
+                )
+            )
+            try:
+                await session.flush()
+            except IntegrityError:
+                await session.rollback()
+                winner = await _grant_in(session, account_id, period)
+                if winner is None:  # not the period: the account vanished meanwhile
+                    return TrustResult(TrustOutcome.UNKNOWN_ACCOUNT)
+                return _already_used(winner)
+
+            # Arithmetic in SQL, not in Python: no lost update against a payment
+            # credited at the same moment.
+            await session.execute(
+                update(Account)
+                .where(Account.id == account_id)
+                .values(
+                    balance=Account.balance + amount,
+                    status=case(
+                        (Account.status == AccountStatus.BLOCKED.value, AccountStatus.ACTIVE.value),
+                        else_=Account.status,
+                    ),
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
+        log.info("trust payment granted to account %s until %s", number, valid_until.isoformat())
+        return TrustResult(TrustOutcome.GRANTED, amount=amount, fee=fee, valid_until=valid_until)
+
+    # -- health ---------------------------------------------------------------------------
+
+    async def ping(self) -> bool:
+        try:
+            async with self._sessions() as session:
+                await session.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError) as error:
+            log.warning("billing database unreachable: %s", type(error).__name__)
+            return False
+        return True
+
+
+async def _grant_in(session: AsyncSession, account_id: int, period: str) -> TrustPayment | None:
+    return await session.scalar(
+        select(TrustPayment).where(TrustPayment.account_id == account_id, TrustPayment.period == period)
+    )
+
+
+def _already_used(grant: TrustPayment) -> TrustResult:
+    return TrustResult(
+        TrustOutcome.ALREADY_USED,
+        used_at=grant.granted_at,
+        available_from=first_day_after(grant.period),
+    )
+
+
+def _card(account: Account, trust_until: datetime | None) -> AccountCard:
+    return AccountCard(
+        number=account.number,
+        phone=account.phone,
+        email=account.email,
+        city=account.city,
+        tariff=account.tariff,
+        monthly_fee=money(account.monthly_fee),
+        balance=money(account.balance),
+        status=AccountStatus(account.status),
+        next_charge_date=account.next_charge_date,
+        trust_payment_until=trust_until,
+    )

@@ -1,0 +1,306 @@
+"""Reading and validating a subscriber CSV file (the importer's first half).
+
+Format (UTF-8, BOM allowed; comma, semicolon or tab separated, detected from the
+header; header names case-insensitive):
+
+    account,password,phone,city,tariff,monthly_fee,balance,status
+    [,email][,next_charge_date][,trust_payment_used_at]
+
+* account: digits only, 5–20 characters; one row per account in a file.
+* password: plain text from the contract memo; hashed on import. Empty keeps the
+  current password of an existing account and is an error for a new one.
+* phone: anything ``phonenumbers`` understands with Russia as the default region;
+  stored as E.164.
+* city: one of the reference cities (billing/reference/cities.toml), any case.
+* monthly_fee, balance: decimals with ``.`` or ``,`` and at most two places;
+  spaces as thousands separators are allowed. The fee cannot be negative.
+* status: active | blocked | frozen.
+* email (optional): empty for none.
+* next_charge_date (optional): ISO date, ``2026-12-01``; empty for none.
+* trust_payment_used_at (optional): ISO date or date-time; a naive value is the
+  subscriber's city local time. Records a trust payment for that local month.
+
+An optional column that is absent from the header leaves existing accounts' values
+as they are; present but empty clears it (except trust_payment_used_at, which only
+ever adds).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import phonenumbers
+
+from billing.port import AccountStatus
+from billing.reference.directory import Directory
+
+REQUIRED_COLUMNS = ("account", "password", "phone", "city", "tariff", "monthly_fee", "balance", "status")
+OPTIONAL_COLUMNS = ("email", "next_charge_date", "trust_payment_used_at")
+MAX_LISTED_ERRORS = 50
+
+_ACCOUNT = re.compile(r"\d{5,20}")
+_SPACES = re.compile(r"[\s\u00a0\u202f]")
+_MONEY_LIMIT = Decimal("1e10")  # Numeric(12, 2)
+_STATUSES = tuple(status.value for status in AccountStatus)
+
+
+class SubscriberImportError(Exception):
+    """The file cannot be imported; nothing was written. ``errors`` has one entry per
+    problem, each starting with ``line N:``."""
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = list(errors)
+        shown = self.errors[:MAX_LISTED_ERRORS]
+        more = len(self.errors) - len(shown)
+        lines = [f"{len(self.errors)} problem(s) in the subscriber file; nothing was imported:", *shown]
+        if more:
+            lines.append(f"... and {more} more")
+        super().__init__("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class SubscriberRow:
+    line: int
+    account: str
+    password: str | None  # None: keep the existing password
+    phone: str  # E.164
+    city: str  # canonical name
+    tariff: str
+    monthly_fee: Decimal
+    balance: Decimal
+    status: str
+    email: str | None = None
+    next_charge_date: date | None = None
+    trust_payment_used_at: datetime | None = None  # aware
+
+
+@dataclass(frozen=True)
+class SubscriberFile:
+    rows: tuple[SubscriberRow, ...]
+    # optional columns present in the header: only these overwrite existing values
+    optional_columns: frozenset[str]
+
+
+# -- field parsers: each returns the value or raises ValueError with the reason ---------
+
+
+def parse_account(value: str) -> str:
+    value = value.strip()
+    if not _ACCOUNT.fullmatch(value):
+        raise ValueError(f"account {value!r} must be 5 to 20 digits")
+    return value
+
+
+def parse_phone(value: str) -> str:
+    try:
+        number = phonenumbers.parse(value.strip(), "RU")
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise ValueError(f"phone {value!r} is not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def parse_money(value: str, column: str, *, allow_negative: bool = True) -> Decimal:
+    cleaned = _SPACES.sub("", value).replace(",", ".")
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValueError(f"{column} {value!r} is not a number") from None
+    if not amount.is_finite():
+        raise ValueError(f"{column} {value!r} is not a number")
+    if amount.as_tuple().exponent < -2:
+        raise ValueError(f"{column} {value!r} has more than two decimal places")
+    if abs(amount) >= _MONEY_LIMIT:
+        raise ValueError(f"{column} {value!r} is too large")
+    if amount < 0 and not allow_negative:
+        raise ValueError(f"{column} {value!r} cannot be negative")
+    return amount.quantize(Decimal("0.01"))
+
+
+def parse_status(value: str) -> str:
+    status = value.strip().lower()
+    if status not in _STATUSES:
+        raise ValueError(f"status {value!r} must be one of {', '.join(_STATUSES)}")
+    return status
+
+
+def parse_city(value: str, directory: Directory) -> str:
+    city = directory.city(value)
+    if city is None:
+        raise ValueError(f"city {value!r} is not one of the provider's cities")
+    return city.name
+
+
+def parse_date(value: str, column: str) -> date:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"{column} {value!r} is not an ISO date (YYYY-MM-DD)") from None
+
+
+def parse_used_at(value: str, tz) -> datetime:
+    """ISO date or date-time; naive means the subscriber's local time."""
+    value = value.strip()
+    try:
+        if len(value) == 10:
+            moment = datetime.combine(date.fromisoformat(value), time())
+        else:
+            moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            f"trust_payment_used_at {value!r} is not an ISO date or date-time"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return moment
+
+
+def parse_email(value: str) -> str | None:
+    value = value.strip()
+    if not value:
+        return None
+    if len(value) > 200 or "@" not in value or any(ch.isspace() for ch in value):
+        raise ValueError(f"email {value!r} is not an e-mail address")
+    return value
+
+
+def parse_tariff(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("tariff is empty")
+    if len(value) > 120:
+        raise ValueError("tariff is longer than 120 characters")
+    return value
+
+
+# -- the file -------------------------------------------------------------------------------
+
+
+def _delimiter(header_line: str) -> str:
+    counts = {sep: header_line.count(sep) for sep in (",", ";", "\t")}
+    return max(counts, key=counts.get)
+
+
+def _read_header(cells: list[str]) -> tuple[dict[str, int], list[str]]:
+    errors: list[str] = []
+    names = [cell.strip().lower() for cell in cells]
+    known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
+    for name in names:
+        if name not in known:
+            errors.append(f"line 1: unknown column {name!r} (expected {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)})")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        errors.append(f"line 1: column(s) repeated: {', '.join(repeated)}")
+    missing = [name for name in REQUIRED_COLUMNS if name not in names]
+    if missing:
+        errors.append(f"line 1: missing column(s): {', '.join(missing)}")
+    return {name: index for index, name in enumerate(names)}, errors
+
+
+def _parse_row(line: int, cells: dict[str, str], directory: Directory) -> tuple[SubscriberRow | None, list[str]]:
+    problems: list[str] = []
+
+    def field(parser, *args):
+        try:
+            return parser(*args)
+        except ValueError as error:
+            problems.append(str(error))
+            return None
+
+    account = field(parse_account, cells["account"])
+    phone = field(parse_phone, cells["phone"])
+    city = field(parse_city, cells["city"], directory)
+    tariff = field(parse_tariff, cells["tariff"])
+    monthly_fee = field(lambda v: parse_money(v, "monthly_fee", allow_negative=False), cells["monthly_fee"])
+    balance = field(parse_money, cells["balance"], "balance")
+    status = field(parse_status, cells["status"])
+    email = field(parse_email, cells.get("email", ""))
+    next_charge = cells.get("next_charge_date", "").strip()
+    next_charge_date = field(parse_date, next_charge, "next_charge_date") if next_charge else None
+    used_at_text = cells.get("trust_payment_used_at", "").strip()
+    used_at = None
+    if used_at_text:
+        # Without a valid city the local time is unknown: check the format anyway
+        # (the city error is reported too).
+        city_info = directory.city(city) if city else None
+        used_at = field(parse_used_at, used_at_text, city_info.tz if city_info else timezone.utc)
+    password = cells["password"]
+    if problems:
+        return None, problems
+    return (
+        SubscriberRow(
+            line=line,
+            account=account,
+            password=password if password != "" else None,
+            phone=phone,
+            city=city,
+            tariff=tariff,
+            monthly_fee=monthly_fee,
+            balance=balance,
+            status=status,
+            email=email,
+            next_charge_date=next_charge_date,
+            trust_payment_used_at=used_at,
+        ),
+        [],
+    )
+
+
+def parse_subscriber_lines(lines: Iterable[str], directory: Directory) -> SubscriberFile:
+    """Validate every row; raise SubscriberImportError listing all problems."""
+    lines = iter(lines)
+    header_line = next(lines, None)
+    if header_line is None or not header_line.strip():
+        raise SubscriberImportError(["line 1: the header is missing"])
+    delimiter = _delimiter(header_line)
+
+    def all_lines():
+        yield header_line
+        yield from lines
+
+    reader = csv.reader(all_lines(), delimiter=delimiter)
+    columns, errors = _read_header(next(reader))
+    if errors:
+        raise SubscriberImportError(errors)
+
+    rows: list[SubscriberRow] = []
+    first_line_of: dict[str, int] = {}
+    start = reader.line_num + 1
+    for cells in reader:
+        line = start
+        start = reader.line_num + 1
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) != len(columns):
+            errors.append(f"line {line}: expected {len(columns)} fields, found {len(cells)}")
+            continue
+        row, problems = _parse_row(line, {name: cells[index] for name, index in columns.items()}, directory)
+        if problems:
+            errors.append(f"line {line}: " + "; ".join(problems))
+            continue
+        if row.account in first_line_of:
+            errors.append(f"line {line}: account {row.account} already appears on line {first_line_of[row.account]}")
+            continue
+        first_line_of[row.account] = line
+        rows.append(row)
+    if errors:
+        raise SubscriberImportError(errors)
+    return SubscriberFile(
+        rows=tuple(rows),
+        optional_columns=frozenset(name for name in OPTIONAL_COLUMNS if name in columns),
+    )
+
+
+def read_subscriber_file(path: Path | str, directory: Directory) -> SubscriberFile:
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            return parse_subscriber_lines(handle, directory)
+    except UnicodeDecodeError as error:
+        raise SubscriberImportError([f"the file is not UTF-8 text ({error.reason} at byte {error.start})"]) from None

@@ -1,0 +1,210 @@
+"""HTTP and WebSocket endpoints of the web chat (``/api/webchat/...``) and the widget files.
+
+Authentication: every call but ``POST /sessions`` carries ``Authorization: Bearer <token>``
+(the WebSocket: ``?token=<token>``). Any token we did not issue — missing, malformed,
+or with a wrong signature — gets 401 with ``WWW-Authenticate: Bearer`` (the WebSocket
+closes with code 4401). There is no 403: a token either is a session or is nothing.
+
+WebSocket ``/api/webchat/ws?token=...[&after=<event id>]`` frames, server → client:
+``{"type": "replies", "id", "at", "replies": [...]}`` — first the kept events after
+``after``, then live ones; ``{"type": "ready"}`` once caught up; ``{"type": "pong"}``
+for a client's ``{"type": "ping"}``. Nothing else is read from the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Security, WebSocket, status
+from fastapi.responses import FileResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from bots.webchat.channel import WebchatChannel
+from bots.webchat.live import CHANNEL, topic_for
+from bots.webchat.schemas import HistoryMessage, HistoryOut, MessageIn, MessagesOut, SessionCreated
+from dialogs.messages import Inbound
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+WS_CLOSE_UNAUTHORIZED = 4401
+_MAX_CLIENT_FRAME = 1024
+HISTORY_LIMIT = 100
+_bearer = HTTPBearer(auto_error=False, description="The `token` from `POST /api/webchat/sessions`.")
+
+
+def _channel(request: Request) -> WebchatChannel:
+    return request.app.state.webchat
+
+
+def conversation_key(session_id: str) -> str:
+    return Inbound(channel=CHANNEL, user_id=session_id).conversation_key
+
+
+def _unauthorized(code: str, message: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        detail={"code": code, "message": message},
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def _session_id(
+    credentials: HTTPAuthorizationCredentials | None = Security(_bearer),
+    channel: WebchatChannel = Depends(_channel),
+) -> str:
+    if credentials is None:
+        raise _unauthorized("missing_token", "Send 'Authorization: Bearer <token>' from POST /api/webchat/sessions.")
+    session_id = channel.signer.session_id_of(credentials.credentials)
+    if session_id is None:
+        raise _unauthorized("invalid_token", "The token is not valid; create a new session.")
+    return session_id
+
+
+api = APIRouter(prefix="/api/webchat", tags=["web chat"])
+
+
+@api.post("/sessions", status_code=status.HTTP_201_CREATED, response_model=SessionCreated)
+async def create_session(channel: WebchatChannel = Depends(_channel)) -> SessionCreated:
+    """Start a conversation. Sessions are stateless signed tokens: keep the token for later visits."""
+    session = channel.signer.new_session()
+    return SessionCreated(session_id=session.session_id, token=session.token)
+
+
+@api.post(
+    "/messages",
+    response_model=MessagesOut,
+    responses={401: {"description": "Missing or invalid token"}, 413: {"description": "Body too large"}},
+)
+async def post_message(
+    message: MessageIn,
+    session_id: str = Depends(_session_id),
+    channel: WebchatChannel = Depends(_channel),
+) -> MessagesOut:
+    """Send what the subscriber typed (`text`) or the button they pressed (`payload`); get the bot's replies.
+
+    While an agent holds the conversation, `replies` is empty, `held_by_agent` is true,
+    and the agent's answers arrive over the WebSocket.
+    """
+    inbound = Inbound(
+        channel=CHANNEL,
+        user_id=session_id,
+        # Namespaced by the session: ids are chosen by clients, and one session's id
+        # must never match (and replay the stored replies of) another session's.
+        message_id=f"{session_id}:{message.client_message_id or uuid.uuid4().hex}",
+        text=message.text,
+        payload=message.payload,
+    )
+    result = await channel.engine.handle(inbound)
+    return MessagesOut.of(result)
+
+
+@api.get("/history", response_model=HistoryOut, responses={401: {"description": "Missing or invalid token"}})
+async def get_history(
+    session_id: str = Depends(_session_id),
+    channel: WebchatChannel = Depends(_channel),
+) -> HistoryOut:
+    """The last messages of this conversation from the transcript, oldest first
+    (texts only: buttons are not kept; secrets appear redacted)."""
+    entries = await channel.history.history(conversation_key(session_id), limit=HISTORY_LIMIT)
+    return HistoryOut(messages=[HistoryMessage.of(entry) for entry in entries])
+
+
+@api.websocket("/ws")
+async def live_messages(websocket: WebSocket) -> None:
+    channel: WebchatChannel = websocket.app.state.webchat
+    session_id = channel.signer.session_id_of(websocket.query_params.get("token"))
+    await websocket.accept()
+    if session_id is None:
+        await websocket.close(code=WS_CLOSE_UNAUTHORIZED, reason="invalid token")
+        return
+    after = websocket.query_params.get("after")
+    send_lock = asyncio.Lock()
+
+    async def send(text: str) -> None:
+        async with send_lock:
+            await websocket.send_text(text)
+
+    async with channel.store.subscribe(topic_for(session_id)) as live:
+        replayed: set[str] = set()
+        for event in await channel.mailbox.after(session_id, after):
+            await send(json.dumps(event.to_dict(), ensure_ascii=False))
+            replayed.add(event.id)
+        await send('{"type": "ready"}')
+        reader = asyncio.create_task(_answer_pings(websocket, send))
+        forwarder = asyncio.create_task(_forward(live, send, replayed))
+        done, pending = await asyncio.wait({reader, forwarder}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        for task in pending:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+    failure = forwarder.exception() if forwarder in done else None
+    if failure is not None and not isinstance(failure, (WebSocketDisconnect, RuntimeError)):
+        log.error("web chat live stream failed for a session", exc_info=failure)
+        if websocket.client_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(Exception):
+                await websocket.close(code=1011)
+
+
+async def _forward(live, send, replayed: set[str]) -> None:
+    async for raw in live:
+        event_id = _event_id(raw)
+        if event_id in replayed:  # already sent from the mailbox
+            replayed.discard(event_id)
+            continue
+        await send(raw)
+
+
+def _event_id(raw: str) -> str | None:
+    try:
+        return json.loads(raw).get("id")
+    except (ValueError, AttributeError):
+        return None
+
+
+async def _answer_pings(websocket: WebSocket, send) -> None:
+    """Read until the client leaves; answer pings (keeps proxies from closing an idle socket)."""
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        text = message.get("text") or ""
+        if len(text) > _MAX_CLIENT_FRAME or message.get("bytes"):
+            await websocket.close(code=1009)
+            return
+        try:
+            frame = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(frame, dict) and frame.get("type") == "ping":
+            await send('{"type": "pong"}')
+
+
+# -- the widget and the demo page -----------------------------------------------------------
+files = APIRouter(tags=["web chat widget"])
+
+
+@files.get("/widget.js", include_in_schema=False)
+async def widget_js() -> FileResponse:
+    return FileResponse(STATIC_DIR / "widget.js", media_type="text/javascript; charset=utf-8")
+
+
+@files.get("/widget.css", include_in_schema=False)
+async def widget_css() -> FileResponse:
+    return FileResponse(STATIC_DIR / "widget.css", media_type="text/css; charset=utf-8")
+
+
+@files.get("/", include_in_schema=False)
+async def demo_page() -> FileResponse:
+    return FileResponse(STATIC_DIR / "demo.html", media_type="text/html; charset=utf-8")
+
+
+def webchat_routers() -> list[APIRouter]:
+    return [api, files]

@@ -1,0 +1,104 @@
+"""The web chat wire format (JSON over HTTP; see also the WebSocket frames in routes.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from dialogs.messages import Reply, TurnResult
+
+MAX_TEXT_CHARS = 2000
+MAX_PAYLOAD_CHARS = 200
+
+
+class SessionCreated(BaseModel):
+    session_id: str = Field(description="Identifies the conversation; part of the token.")
+    token: str = Field(description="Send as `Authorization: Bearer <token>`; keep it like a password.")
+
+
+class MessageIn(BaseModel):
+    """Exactly one of `text` (typed by the subscriber) or `payload` (a button press)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | None = Field(default=None, max_length=MAX_TEXT_CHARS, description="What the subscriber typed.")
+    payload: str | None = Field(
+        default=None, min_length=1, max_length=MAX_PAYLOAD_CHARS, description="The `payload` of a pressed button."
+    )
+    client_message_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9._:-]+$",
+        description="Chosen by the client; a retry with the same id is answered once (same replies, one effect).",
+    )
+
+    @field_validator("text")
+    @classmethod
+    def _text_not_blank(cls, text: str | None) -> str | None:
+        if text is not None and not text.strip():
+            raise ValueError("text must not be blank")
+        return text
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "MessageIn":
+        if (self.text is None) == (self.payload is None):
+            raise ValueError("send exactly one of 'text' or 'payload'")
+        return self
+
+
+class ButtonOut(BaseModel):
+    title: str
+    payload: str
+
+
+class ReplyOut(BaseModel):
+    text: str
+    buttons: list[ButtonOut] = Field(default_factory=list)
+    ask_phone: bool = Field(default=False, description="Show a phone number input under this reply.")
+
+    @classmethod
+    def of(cls, reply: Reply) -> "ReplyOut":
+        return cls.model_validate(reply.to_dict())
+
+
+class MessagesOut(BaseModel):
+    replies: list[ReplyOut]
+    held_by_agent: bool = Field(
+        default=False, description="An agent holds the conversation: no bot replies; the agent answers over the WebSocket."
+    )
+    inbound_was_secret: bool = Field(
+        default=False, description="The message carried a password: the widget should not keep or show its text."
+    )
+
+    @classmethod
+    def of(cls, result: TurnResult) -> "MessagesOut":
+        replies = [] if result.held_by_agent else [ReplyOut.of(r) for r in result.replies]
+        return cls(replies=replies, held_by_agent=result.held_by_agent, inbound_was_secret=result.inbound_was_secret)
+
+
+class TranscriptEntryLike(Protocol):
+    direction: str  # "in" | "bot" | "agent"
+    text: str
+    created_at: datetime
+
+
+_SPEAKERS = {"in": "user", "bot": "bot", "agent": "agent"}
+
+
+class HistoryMessage(BaseModel):
+    sender: Literal["user", "bot", "agent"] = Field(alias="from")
+    text: str
+    at: datetime
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    @classmethod
+    def of(cls, entry: TranscriptEntryLike) -> "HistoryMessage":
+        return cls(sender=_SPEAKERS.get(entry.direction, "bot"), text=entry.text, at=entry.created_at)
+
+
+class HistoryOut(BaseModel):
+    messages: list[HistoryMessage]

@@ -1,0 +1,44 @@
+"""Conversation state: what the engine remembers between two messages of one subscriber.
+
+Kept in the StateStore as JSON under ``conv:<channel>:<user>``. Only the engine
+changes it, by applying the events skills return (dialogs/events.py).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Conversation:
+    key: str
+    verified_account: str | None = None
+    verified_at: float | None = None  # epoch seconds
+    # An active form (verify, callback, ask_city): its name, filled slots, the slot asked.
+    active_form: str | None = None
+    form_slots: dict = field(default_factory=dict)
+    requested_slot: str | None = None
+    # What the subscriber asked for before a form got in the way (e.g. "balance"
+    # before verification): resumed when the form completes.
+    pending_intent: str | None = None
+    pending_entities: dict = field(default_factory=dict)
+    city: str | None = None  # a city the subscriber named or their account's city
+    misunderstood_in_row: int = 0
+    last_seen: float | None = None
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_account is not None
+
+    def dumps(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def loads(cls, key: str, raw: str | None) -> "Conversation":
+        if not raw:
+            return cls(key=key)
+        data = json.loads(raw)
+        data["key"] = key
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})

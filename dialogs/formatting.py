@@ -1,0 +1,68 @@
+"""Russian formatting of money, dates and times for reply texts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+MONTHS_GENITIVE = (
+    "января", "февраля", "марта", "апреля", "мая", "июня",
+    "июля", "августа", "сентября", "октября", "ноября", "декабря",
+)
+WEEKDAYS_ACCUSATIVE = ("в понедельник", "во вторник", "в среду", "в четверг", "в пятницу", "в субботу", "в воскресенье")
+
+
+def money(amount: Decimal | int | float) -> str:
+    """``Decimal("1200.5")`` → «1 200,50 ₽»; whole amounts without kopecks: «450 ₽»."""
+    value = Decimal(amount).quantize(Decimal("0.01"))
+    sign = "−" if value < 0 else ""
+    value = abs(value)
+    whole, _, cents = f"{value:.2f}".partition(".")
+    groups = f"{int(whole):,}".replace(",", "\u00a0")
+    return f"{sign}{groups}\u00a0₽" if cents == "00" else f"{sign}{groups},{cents}\u00a0₽"
+
+
+def day(d: date) -> str:
+    return f"{d.day} {MONTHS_GENITIVE[d.month - 1]} {d.year}"
+
+
+def day_short(d: date) -> str:
+    return f"{d.day} {MONTHS_GENITIVE[d.month - 1]}"
+
+
+def clock(t: datetime) -> str:
+    return f"{t:%H:%M}"
+
+
+def when(moment: datetime, now: datetime) -> str:
+    """A local moment relative to local ``now``: «сегодня в 14:20», «завтра в 09:00»,
+    «в понедельник в 09:00», «5 декабря в 09:00»."""
+    delta = (moment.date() - now.date()).days
+    if delta == 0:
+        prefix = "сегодня"
+    elif delta == 1:
+        prefix = "завтра"
+    elif 1 < delta < 7:
+        prefix = WEEKDAYS_ACCUSATIVE[moment.weekday()]
+    else:
+        prefix = day_short(moment.date())
+    return f"{prefix} в {clock(moment)}"
+
+
+def masked_phone(e164: str) -> str:
+    """+79000000002 → «+7 900 ***-**-02»."""
+    digits = e164.lstrip("+")
+    if len(digits) != 11:
+        return "***" + digits[-2:]
+    return f"+{digits[0]} {digits[1:4]} ***-**-{digits[-2:]}"
+
+
+def phone(e164: str) -> str:
+    digits = e164.lstrip("+")
+    if len(digits) != 11:
+        return e164
+    return f"+{digits[0]} {digits[1:4]} {digits[4:7]}-{digits[7:9]}-{digits[9:]}"
+
+
+def ordinal_position(n: int) -> str:
+    return f"{n}-й"

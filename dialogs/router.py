@@ -1,0 +1,91 @@
+"""Routing a turn to a skill handler, in the manner of aiogram 3.
+
+A ``SkillRouter`` per feature; handlers are registered with filters that read like
+sentences (``@router.on(IntentIs("balance"))``); a filter may hand the data it
+extracted to the handler as keyword arguments; routers nest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Iterable
+
+from dialogs.events import Event
+from dialogs.responder import Responder
+from dialogs.turn import Turn
+
+FilterResult = bool | dict[str, Any]
+Filter = Callable[[Turn], FilterResult]
+Handler = Callable[..., Awaitable[list[Event]]]
+
+
+@dataclass(frozen=True)
+class IntentIs:
+    intents: tuple[str, ...]
+
+    def __init__(self, *intents: str) -> None:
+        object.__setattr__(self, "intents", intents)
+
+    def __call__(self, turn: Turn) -> FilterResult:
+        return turn.intent in self.intents
+
+
+@dataclass(frozen=True)
+class HasEntity:
+    """Passes the entity's value to the handler under the entity's name."""
+
+    name: str
+
+    def __call__(self, turn: Turn) -> FilterResult:
+        value = turn.entity(self.name)
+        return {self.name: value} if value else False
+
+
+def is_verified(turn: Turn) -> FilterResult:
+    return turn.conversation.is_verified
+
+
+@dataclass
+class _Registered:
+    filters: tuple[Filter, ...]
+    handler: Handler
+
+    def match(self, turn: Turn) -> dict[str, Any] | None:
+        data: dict[str, Any] = {}
+        for check in self.filters:
+            result = check(turn)
+            if result is False:
+                return None
+            if isinstance(result, dict):
+                data.update(result)
+        return data
+
+
+class SkillRouter:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._handlers: list[_Registered] = []
+        self._children: list[SkillRouter] = []
+
+    def on(self, *filters: Filter) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self._handlers.append(_Registered(filters, handler))
+            return handler
+
+        return register
+
+    def include(self, *routers: "SkillRouter") -> None:
+        self._children.extend(routers)
+
+    def handlers(self) -> Iterable[_Registered]:
+        yield from self._handlers
+        for child in self._children:
+            yield from child.handlers()
+
+    async def dispatch(self, turn: Turn, say: Responder) -> list[Event] | None:
+        """Run the first matching handler; None when nothing matched."""
+        for registered in self.handlers():
+            data = registered.match(turn)
+            if data is not None:
+                return await registered.handler(turn, say, **data)
+        return None

@@ -1,0 +1,243 @@
+"""In-process StateStore: the default for a single process.
+
+Every method runs without awaiting between reading and writing its data, so each
+one is atomic with respect to other tasks of the same event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from dialogs.state._subscription import SubscriberInbox
+from dialogs.state.base import LockTimeout, StateStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class _Value:
+    value: str
+    expires_at: float | None  # on ``clock``; None: never
+
+
+@dataclass(slots=True)
+class _KeyLock:
+    mutex: asyncio.Lock
+    users: int = 0  # the holder plus everyone waiting; the entry goes at zero
+    owner: object | None = None  # token of the current holder
+    expiry: asyncio.TimerHandle | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryStats:
+    keys: int  # stored values, expired-but-not-yet-swept included
+    pending_expiries: int  # entries in the expiry heap, stale ones included
+    locks: int  # keys someone holds or waits for
+    subscriptions: int
+
+
+def _check_ttl(ttl: float | None) -> None:
+    if ttl is not None and ttl <= 0:
+        raise ValueError(f"ttl must be positive, got {ttl!r}")
+
+
+class MemoryStateStore(StateStore):
+    """One process only: nothing is shared with other processes or kept on restart.
+
+    ``clock`` (monotonic seconds) drives value expiry; lock expiry uses the event
+    loop's own clock. ``sweep_batch`` bounds how many expired keys one call removes,
+    so a mass expiry never stalls the loop; ``subscriber_queue_size`` bounds each
+    subscriber's backlog of live events.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sweep_batch: int = 1000,
+        subscriber_queue_size: int = 1000,
+    ) -> None:
+        self._clock = clock
+        self._sweep_batch = sweep_batch
+        self._subscriber_queue_size = subscriber_queue_size
+        self._values: dict[str, _Value] = {}
+        # (expires_at, key) for every write with a TTL. Entries go stale when a key
+        # is overwritten or deleted; the sweep skips those, and ``_compact`` rebuilds
+        # the heap when stale entries outnumber live ones.
+        self._expiries: list[tuple[float, str]] = []
+        self._locks: dict[str, _KeyLock] = {}
+        self._topics: dict[str, set[SubscriberInbox]] = {}
+        self._closed = False
+
+    # -- plain values -------------------------------------------------------------------
+    async def get(self, key: str) -> str | None:
+        entry = self._live(key, self._tick())
+        return None if entry is None else entry.value
+
+    async def set(self, key: str, value: str, ttl: float | None = None) -> None:
+        _check_ttl(ttl)
+        self._store(key, value, ttl, self._tick())
+
+    async def set_if_absent(self, key: str, value: str, ttl: float | None = None) -> bool:
+        _check_ttl(ttl)
+        now = self._tick()
+        if self._live(key, now) is not None:
+            return False
+        self._store(key, value, ttl, now)
+        return True
+
+    async def delete(self, key: str) -> None:
+        self._tick()
+        self._values.pop(key, None)
+
+    # -- counters -------------------------------------------------------------------------
+    async def incr(self, key: str, window: float) -> int:
+        _check_ttl(window)
+        now = self._tick()
+        entry = self._live(key, now)
+        if entry is None:
+            self._store(key, "1", window, now)
+            return 1
+        count = int(entry.value) + 1  # a non-integer value raises, as in Redis
+        entry.value = str(count)
+        if entry.expires_at is None:  # a plain value turned counter still gets a window
+            self._store(key, entry.value, window, now)
+        return count
+
+    async def ttl(self, key: str) -> float | None:
+        now = self._tick()
+        entry = self._live(key, now)
+        if entry is None or entry.expires_at is None:
+            return None
+        return entry.expires_at - now
+
+    # -- locks --------------------------------------------------------------------------------
+    @asynccontextmanager
+    async def lock(self, key: str, *, timeout: float = 30.0, wait: float = 30.0) -> AsyncIterator[None]:
+        entry = self._locks.get(key)
+        if entry is None:
+            entry = self._locks[key] = _KeyLock(asyncio.Lock())
+        entry.users += 1
+        try:
+            try:
+                async with asyncio.timeout(wait):
+                    await entry.mutex.acquire()
+            except TimeoutError:
+                raise LockTimeout(f"lock {key!r} is still held after waiting {wait} s") from None
+            token = object()
+            entry.owner = token
+            if timeout is not None:
+                loop = asyncio.get_running_loop()
+                entry.expiry = loop.call_later(timeout, self._expire_lock, key, entry, token)
+            try:
+                yield
+            finally:
+                if entry.owner is token:
+                    if entry.expiry is not None:
+                        entry.expiry.cancel()
+                        entry.expiry = None
+                    entry.owner = None
+                    entry.mutex.release()
+                else:
+                    log.warning(
+                        "lock %r was held longer than its timeout (%s s) and had already been freed", key, timeout
+                    )
+        finally:
+            entry.users -= 1
+            if entry.users == 0 and self._locks.get(key) is entry:
+                del self._locks[key]
+
+    @staticmethod
+    def _expire_lock(key: str, entry: _KeyLock, token: object) -> None:
+        if entry.owner is not token:
+            return
+        log.warning("lock %r outlived its timeout; freeing it for the next holder", key)
+        entry.owner = None
+        entry.expiry = None
+        entry.mutex.release()
+
+    # -- live events ------------------------------------------------------------------------------
+    async def publish(self, topic: str, message: str) -> None:
+        for inbox in tuple(self._topics.get(topic, ())):
+            inbox.put(message)
+
+    @asynccontextmanager
+    async def subscribe(self, topic: str) -> AsyncIterator[SubscriberInbox]:
+        if self._closed:
+            raise RuntimeError("the state store is closed")
+        inbox = SubscriberInbox(topic, self._subscriber_queue_size)
+        self._topics.setdefault(topic, set()).add(inbox)
+        try:
+            yield inbox
+        finally:
+            inbox.close()
+            inboxes = self._topics.get(topic)
+            if inboxes is not None:
+                inboxes.discard(inbox)
+                if not inboxes:
+                    del self._topics[topic]
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    async def ping(self) -> bool:
+        return not self._closed
+
+    async def close(self) -> None:
+        """End every open subscription and drop all values."""
+        self._closed = True
+        for inboxes in self._topics.values():
+            for inbox in inboxes:
+                inbox.close()
+        self._values.clear()
+        self._expiries.clear()
+
+    def stats(self) -> MemoryStats:
+        return MemoryStats(
+            keys=len(self._values),
+            pending_expiries=len(self._expiries),
+            locks=len(self._locks),
+            subscriptions=sum(len(inboxes) for inboxes in self._topics.values()),
+        )
+
+    # -- expiry ------------------------------------------------------------------------------------------
+    def _live(self, key: str, now: float) -> _Value | None:
+        """The key's entry unless it has expired (then it is removed: lazy expiry)."""
+        entry = self._values.get(key)
+        if entry is not None and entry.expires_at is not None and entry.expires_at <= now:
+            del self._values[key]
+            return None
+        return entry
+
+    def _store(self, key: str, value: str, ttl: float | None, now: float) -> None:
+        expires_at = None if ttl is None else now + ttl
+        self._values[key] = _Value(value, expires_at)
+        if expires_at is not None:
+            heapq.heappush(self._expiries, (expires_at, key))
+            if len(self._expiries) > 2 * len(self._values) + self._sweep_batch:
+                self._compact()
+
+    def _tick(self) -> float:
+        """Read the clock and sweep a bounded batch of expired keys.
+
+        Lazy expiry alone would keep every key nobody reads again (each of 750k
+        subscribers may leave one), so every call also removes a few of those.
+        """
+        now = self._clock()
+        heap = self._expiries
+        for _ in range(self._sweep_batch):
+            if not heap or heap[0][0] > now:
+                break
+            expires_at, key = heapq.heappop(heap)
+            entry = self._values.get(key)
+            if entry is not None and entry.expires_at == expires_at:
+                del self._values[key]
+        return now
+
+    def _compact(self) -> None:
+        self._expiries = [(e.expires_at, k) for k, e in self._values.items() if e.expires_at is not None]
+        heapq.heapify(self._expiries)

@@ -1,0 +1,254 @@
+"""Redis StateStore: state shared by many processes.
+
+Key layout under ``prefix`` (default ``isp:``): ``v:<key>`` values and counters,
+``lock:<key>`` locks, ``ch:<topic>`` pub/sub channels. The three never collide,
+and pub/sub channels (global across Redis databases) carry the prefix too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+
+import redis.asyncio as aioredis
+from redis.asyncio.client import PubSub
+from redis.asyncio.connection import BlockingConnectionPool, ConnectionPool
+from redis.asyncio.lock import Lock
+from redis.exceptions import LockNotOwnedError, RedisError
+
+from dialogs.state._subscription import SubscriberInbox
+from dialogs.state.base import LockTimeout, StateStore
+
+log = logging.getLogger(__name__)
+
+# INCR and the window's expiry in one step: a crash between two separate commands
+# could leave a counter without expiry, and then a rate limit would never reset.
+# A counter found without expiry (e.g. a plain value turned counter) gets one too.
+_INCR_IN_WINDOW = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 or redis.call('PTTL', KEYS[1]) == -1 then
+    redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return count
+"""
+
+_RECONNECT_FIRST_DELAY = 0.1  # seconds; doubles per failure ...
+_RECONNECT_MAX_DELAY = 5.0  # ... up to this
+
+
+def _milliseconds(seconds: float | None) -> int | None:
+    if seconds is None:
+        return None
+    if seconds <= 0:
+        raise ValueError(f"ttl must be positive, got {seconds!r}")
+    return max(1, math.ceil(seconds * 1000))
+
+
+def _text(raw: bytes | str | None) -> str | None:
+    # Works whether or not the client was made with decode_responses=True.
+    if raw is None or isinstance(raw, str):
+        return raw
+    return raw.decode("utf-8")
+
+
+class RedisStateStore(StateStore):
+    """``client`` stays the caller's: ``close`` closes only a client made by ``from_url``.
+
+    Every subscription holds a Redis connection of its own while it is open. Those
+    come from a separate pool (same server and options as ``client``, at most
+    ``max_subscriptions``), so open subscriptions can never use up the connections
+    that commands need.
+    """
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        prefix: str = "isp:",
+        *,
+        subscriber_queue_size: int = 1000,
+        max_subscriptions: int = 10_000,
+        lock_poll_interval: float = 0.05,
+        ping_timeout: float = 2.0,
+    ) -> None:
+        self._client = client
+        self._prefix = prefix
+        self._subscriber_queue_size = subscriber_queue_size
+        self._max_subscriptions = max_subscriptions
+        self._subscription_pool: ConnectionPool | None = None  # made on first subscribe
+        self._lock_poll_interval = lock_poll_interval
+        self._ping_timeout = ping_timeout
+        self._owns_client = False
+        self._incr_in_window = client.register_script(_INCR_IN_WINDOW)
+        self._pumps: dict[SubscriberInbox, asyncio.Task[None]] = {}  # open subscriptions
+        self._closed = False
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        prefix: str = "isp:",
+        *,
+        max_connections: int = 50,
+        connection_wait: float = 20.0,
+        **options: float,
+    ) -> RedisStateStore:
+        """A store with a client of its own. Its pool blocks: a burst of more than
+        ``max_connections`` concurrent commands waits (up to ``connection_wait``
+        seconds) for a free connection instead of failing at once."""
+        pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=connection_wait)
+        store = cls(aioredis.Redis.from_pool(pool), prefix, **options)
+        store._owns_client = True
+        return store
+
+    def _value_key(self, key: str) -> str:
+        return f"{self._prefix}v:{key}"
+
+    def _lock_key(self, key: str) -> str:
+        return f"{self._prefix}lock:{key}"
+
+    def _channel(self, topic: str) -> str:
+        return f"{self._prefix}ch:{topic}"
+
+    # -- plain values -------------------------------------------------------------------
+    async def get(self, key: str) -> str | None:
+        return _text(await self._client.get(self._value_key(key)))
+
+    async def set(self, key: str, value: str, ttl: float | None = None) -> None:
+        await self._client.set(self._value_key(key), value, px=_milliseconds(ttl))
+
+    async def set_if_absent(self, key: str, value: str, ttl: float | None = None) -> bool:
+        stored = await self._client.set(self._value_key(key), value, nx=True, px=_milliseconds(ttl))
+        return bool(stored)
+
+    async def delete(self, key: str) -> None:
+        await self._client.delete(self._value_key(key))
+
+    # -- counters -------------------------------------------------------------------------
+    async def incr(self, key: str, window: float) -> int:
+        window_ms = _milliseconds(window)
+        return int(await self._incr_in_window(keys=[self._value_key(key)], args=[window_ms]))
+
+    async def ttl(self, key: str) -> float | None:
+        remaining_ms = await self._client.pttl(self._value_key(key))
+        if remaining_ms < 0:  # -2: no such key, -1: no expiry
+            return None
+        return remaining_ms / 1000
+
+    # -- locks --------------------------------------------------------------------------------
+    @asynccontextmanager
+    async def lock(self, key: str, *, timeout: float = 30.0, wait: float = 30.0) -> AsyncIterator[None]:
+        if timeout is not None and timeout <= 0:
+            raise ValueError(f"lock timeout must be positive, got {timeout!r}")
+        lock = Lock(
+            self._client,
+            self._lock_key(key),
+            timeout=timeout,  # the key's expiry: a dead holder frees it
+            sleep=self._lock_poll_interval,
+            blocking=True,
+            blocking_timeout=wait,
+            thread_local=False,  # one Lock object per holder already
+        )
+        if not await lock.acquire():
+            raise LockTimeout(f"lock {key!r} is still held after waiting {wait} s")
+        try:
+            yield
+        finally:
+            try:
+                # Shielded: a holder cancelled here still frees the lock at once
+                # instead of blocking the conversation until ``timeout``.
+                await asyncio.shield(lock.release())
+            except LockNotOwnedError:
+                log.warning("lock %r was held longer than its timeout (%s s) and had already been freed", key, timeout)
+
+    # -- live events ------------------------------------------------------------------------------
+    async def publish(self, topic: str, message: str) -> None:
+        await self._client.publish(self._channel(topic), message)
+
+    @asynccontextmanager
+    async def subscribe(self, topic: str) -> AsyncIterator[SubscriberInbox]:
+        """Each subscription holds its own connection; a background task moves its
+        events into a bounded inbox, so a slow reader never makes Redis buffer (and
+        eventually cut off) the connection."""
+        if self._closed:
+            raise RuntimeError("the state store is closed")
+        channel = self._channel(topic)
+        inbox = SubscriberInbox(topic, self._subscriber_queue_size)
+        pubsub = PubSub(self._subscriptions_pool())
+        pump: asyncio.Task[None] | None = None
+        try:
+            await pubsub.subscribe(channel)
+            await self._until_subscribed(pubsub)
+            pump = asyncio.create_task(self._pump(pubsub, inbox), name=f"state-subscribe:{topic}")
+            self._pumps[inbox] = pump
+            yield inbox
+        finally:
+            self._pumps.pop(inbox, None)
+            inbox.close()
+            if pump is not None:
+                pump.cancel()
+                with suppress(asyncio.CancelledError):
+                    await pump
+            with suppress(RedisError, OSError):
+                await pubsub.unsubscribe(channel)
+            await pubsub.aclose()
+
+    def _subscriptions_pool(self) -> ConnectionPool:
+        if self._subscription_pool is None:
+            commands = self._client.connection_pool
+            self._subscription_pool = ConnectionPool(
+                connection_class=commands.connection_class,
+                max_connections=self._max_subscriptions,
+                **commands.connection_kwargs,
+            )
+        return self._subscription_pool
+
+    @staticmethod
+    async def _until_subscribed(pubsub: PubSub) -> None:
+        # SUBSCRIBE is only sent; waiting for its confirmation is what guarantees
+        # that everything published after ``subscribe`` returns is delivered.
+        while True:
+            reply = await pubsub.get_message(timeout=None)
+            if reply is not None and reply["type"] == "subscribe":
+                return
+
+    @staticmethod
+    async def _pump(pubsub: PubSub, inbox: SubscriberInbox) -> None:
+        delay = _RECONNECT_FIRST_DELAY
+        while True:
+            try:
+                # Blocks until a message; after a lost connection the next read
+                # reconnects and redis-py subscribes again. Events published while
+                # disconnected are lost: live events are best-effort by design.
+                reply = await pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
+            except (RedisError, OSError) as error:
+                log.warning("live events of %r: Redis unreachable (%s); retrying in %.1f s", inbox.topic, error, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _RECONNECT_MAX_DELAY)
+                continue
+            delay = _RECONNECT_FIRST_DELAY
+            if reply is not None and reply["type"] == "message":
+                inbox.put(_text(reply["data"]))
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    async def ping(self) -> bool:
+        try:
+            async with asyncio.timeout(self._ping_timeout):
+                return bool(await self._client.ping())
+        except (RedisError, OSError, TimeoutError):
+            return False
+
+    async def close(self) -> None:
+        """End every open subscription; close the client if this store made it."""
+        if self._closed:
+            return
+        self._closed = True
+        for inbox, pump in tuple(self._pumps.items()):
+            pump.cancel()  # no reconnecting once closed
+            inbox.close()
+        if self._subscription_pool is not None:
+            await self._subscription_pool.aclose()
+        if self._owns_client:
+            await self._client.aclose()
