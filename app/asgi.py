@@ -270,6 +270,10 @@ def create_app(settings: Settings | None = None, *, container_factory: Container
             "(`/widget.js`), and operations (`/healthz`).\n\n"
             'Errors are JSON: `{"error": {"code": "...", "message": "..."}}`.'
         ),
+        openapi_tags=[
+            {"name": "web chat", "description": "The website widget's API: sessions, messages, history, live WebSocket."},
+            {"name": "operations", "description": "Health of the service and its dependencies."},
+        ],
         lifespan=lifespan,
     )
     app.add_exception_handler(HTTPException, _http_error)

@@ -17,6 +17,7 @@ from billing.db import make_engine, make_sessionmaker
 from billing.port import Billing, TrustPolicy
 from billing.reference.directory import Directory, default_directory
 from billing.demo import load_demo_if_empty
+from billing.passwords import BULK, INSECURE_FAST, STANDARD
 from billing.sql import SqlBilling
 from bots.sms.outbox import OutboxSmsSender
 from bots.sms.twilio_sender import TwilioSmsSender
@@ -32,6 +33,9 @@ from dispatcher.transcript import Transcript
 from migrations.runner import upgrade
 
 log = logging.getLogger(__name__)
+
+
+PASSWORD_PROFILES = {"standard": STANDARD, "bulk": BULK, "insecure-fast": INSECURE_FAST}
 
 
 def utc_now() -> datetime:
@@ -103,8 +107,9 @@ async def build_container(
     if migrate:
         await upgrade(db_engine)
     sessions = make_sessionmaker(db_engine)
-    store = make_state_store(settings.redis_url)
-    billing = SqlBilling(sessions, directory, clock=clock)
+    store = make_state_store(settings.redis_url, prefix=settings.redis_prefix)
+    profile = PASSWORD_PROFILES[settings.password_hash_profile]
+    billing = SqlBilling(sessions, directory, password_profile=profile, clock=clock)
     callbacks = CallbackQueue(
         sessions,
         directory,
@@ -130,7 +135,7 @@ async def build_container(
         handoff_after_misunderstandings=settings.handoff_after_misunderstandings,
     )
     engine = DialogEngine(services, nlu, transcript=transcript, clock=clock)
-    if settings.demo and await load_demo_if_empty(sessions, directory, clock()):
+    if settings.demo and await load_demo_if_empty(sessions, directory, clock(), profile=profile):
         log.info("demo subscribers loaded (see README: 1000001/demo1 … 1000004/demo4)")
     return Container(
         settings=settings,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,6 +17,7 @@ class Settings(BaseSettings):
     # -- storage ----------------------------------------------------------------------
     database_url: str = "sqlite+aiosqlite:///./isp_support.db"
     redis_url: str | None = None  # unset: in-process state (one process only)
+    redis_prefix: str = "isp:"  # every key and channel; lets several installs share one Redis
 
     # -- HTTP ---------------------------------------------------------------------------
     host: str = "127.0.0.1"
@@ -30,6 +32,9 @@ class Settings(BaseSettings):
     reference_dir: Path | None = None  # unset: the bundled billing/reference/*.toml
 
     # -- verification -------------------------------------------------------------------
+    # argon2 cost for new password hashes: "standard" (64 MiB, 3 passes), "bulk" (OWASP
+    # minimum, for big imports), "insecure-fast" (tests only: never in production).
+    password_hash_profile: Literal["standard", "bulk", "insecure-fast"] = "standard"
     verify_max_attempts: int = 5  # wrong guesses per account ...
     verify_window_minutes: int = 15  # ... within this window lock it
     verify_max_attempts_per_conversation: int = 10

@@ -12,7 +12,8 @@
 Phones are +7900000000N (N = the account's last digit; 1000007 shares 1000006's).
 The dates are relative to ``now`` so the demo story stays true whatever the day:
 the next charge is the 1st of the next local month, and 1000003's trust payment
-falls in the current local month.
+falls in the current local month (four days ago, or at local midnight on the 1st
+if the month is younger — then the card still shows it running for a few days).
 """
 
 from __future__ import annotations

@@ -25,6 +25,8 @@ class Conversation:
     pending_entities: dict = field(default_factory=dict)
     city: str | None = None  # a city the subscriber named or their account's city
     misunderstood_in_row: int = 0
+    # The last request answered: a follow-up naming only a city («а в Уфе?») continues it.
+    last_intent: str | None = None
     last_seen: float | None = None
 
     @property

@@ -18,7 +18,16 @@ from typing import Callable, Protocol
 
 from dialogs import payloads
 from dialogs.conversation import Conversation
-from dialogs.events import Event, FormDeactivated, FormSubmitted, LoggedOut, Misunderstood, PendingIntentSet, SecretReceived
+from dialogs.events import (
+    Event,
+    FormDeactivated,
+    FormSubmitted,
+    LastIntent,
+    LoggedOut,
+    Misunderstood,
+    PendingIntentSet,
+    SecretReceived,
+)
 from dialogs.forms import Form
 from dialogs.messages import Inbound, Reply, TurnResult
 from dialogs.nlu.base import ParseResult
@@ -37,6 +46,12 @@ log = logging.getLogger(__name__)
 # A bare word that leaves whatever form is running.
 CANCEL_TEXT = re.compile(r"^\s*(отмена|отменить|стоп|хватит|назад|в меню|меню|cancel|stop|menu)\s*[.!]*\s*$", re.I)
 REDACTED = "•••••• (скрыто)"
+# Which earlier requests a message carrying only this entity continues.
+FOLLOW_UP_INTENTS = {
+    "city": ("office_hours", "operator"),
+    "payment_method": ("payment_methods",),
+    "department": ("callback", "operator"),
+}
 
 
 class Understander(Protocol):
@@ -185,12 +200,28 @@ class DialogEngine:
         if self._confident(turn.parse):
             events = await self.router.dispatch(turn, say)
             if events is not None:
-                return events
+                return events + [LastIntent(turn.intent)]
+        follow_up = self._follow_up(turn)
+        if follow_up is not None:
+            turn.parse = follow_up
+            events = await self.router.dispatch(turn, say)
+            if events is not None:
+                return events + [LastIntent(follow_up.intent)]
         if turn.conversation.misunderstood_in_row + 1 >= self.services.handoff_after_misunderstandings:
             events = await handoff_after_misunderstanding(turn, say)
             turn.conversation.misunderstood_in_row = 0
             return events
         return [Misunderstood()] + await not_understood(turn, say)
+
+    @staticmethod
+    def _follow_up(turn: Turn) -> ParseResult | None:
+        """«а во Владивостоке?» after office hours: only an entity the last request takes."""
+        last = turn.conversation.last_intent
+        if not last or not turn.parse.entities:
+            return None
+        if all(last in FOLLOW_UP_INTENTS.get(name, ()) for name in turn.parse.entities):
+            return ParseResult(text=turn.parse.text, intent=last, confidence=1.0, entities=turn.parse.entities)
+        return None
 
     def _confident(self, parse: ParseResult) -> bool:
         return parse.intent != "out_of_scope" and parse.confidence >= self.limits.min_confidence

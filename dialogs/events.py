@@ -112,3 +112,11 @@ class FormSubmitted(Event):
 
     def apply(self, conv: Conversation, now: float) -> None:
         return None
+
+
+@dataclass(frozen=True)
+class LastIntent(Event):
+    intent: str
+
+    def apply(self, conv: Conversation, now: float) -> None:
+        conv.last_intent = self.intent

@@ -40,6 +40,9 @@ def is_new_request(turn: Turn, threshold: float = 0.85) -> bool:
 class Form:
     name: str = ""
     slots: tuple[str, ...] = ()
+    # Slots the subscriber may fill but the form never asks for (e.g. "send me an SMS
+    # code instead of asking for the password").
+    optional_slots: tuple[str, ...] = ()
     # Slots whose raw text is a secret: never parsed by the NLU, redacted in transcripts.
     secret_slots: tuple[str, ...] = ()
 
@@ -85,7 +88,9 @@ class Form:
             return await self._advance(turn, say, slots, requested=None)
         value = self.extract(requested, turn, True)
         if value is None:
-            if turn.intent == INFORM and any(name in self.slots for name in turn.parse.entities):
+            if turn.intent == INFORM and any(
+                name in self.slots or name in self.optional_slots for name in turn.parse.entities
+            ):
                 # A button answered another slot of this form (e.g. "send me an SMS code").
                 return await self._advance(turn, say, slots, requested=None)
             return None
@@ -112,7 +117,7 @@ class Form:
                 slots[name] = v
                 events.append(SlotSet(name, v))
         # Fill other slots the subscriber already gave in the same message.
-        for slot in self.required_slots(turn, slots):
+        for slot in [*self.required_slots(turn, slots), *self.optional_slots]:
             if slot in slots or slot in self.secret_slots:
                 continue
             candidate = self.extract(slot, turn, False)

@@ -8,7 +8,7 @@ the same path through the skills.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl
 
 from dialogs.nlu.base import INTENTS, ParseResult
 
@@ -19,10 +19,19 @@ SKIP = "skip"
 CONTROL = (INFORM, MENU, CANCEL, SKIP)
 
 
+def _escape(value: str) -> str:
+    # Only what would break the query syntax; Cyrillic stays as is (2 bytes a letter
+    # instead of 6 percent-encoded), so payloads fit Telegram's 64 bytes.
+    return "".join(_ESCAPES.get(ch, ch) for ch in value)
+
+
+_ESCAPES = {ch: f"%{ord(ch):02X}" for ch in "%&=+?# "}
+
+
 def make(intent: str, **entities: str) -> str:
     if not entities:
         return intent
-    return f"{intent}?{urlencode(entities)}"
+    return intent + "?" + "&".join(f"{_escape(k)}={_escape(str(v))}" for k, v in entities.items())
 
 
 def parse(payload: str) -> ParseResult | None:
@@ -31,7 +40,10 @@ def parse(payload: str) -> ParseResult | None:
     if intent not in INTENTS and intent not in CONTROL:
         return None
     try:
-        entities = dict(parse_qsl(query, strict_parsing=True)) if query else {}
+        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True) if query else []
     except ValueError:
         return None
+    if any(not key for key, _ in pairs):
+        return None
+    entities = dict(pairs)
     return ParseResult(text="", intent=intent, confidence=1.0, entities=entities)

@@ -18,10 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 MIGRATIONS_DIR = Path(__file__).resolve().parent
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
-    """An Alembic config for the bundled history, with no alembic.ini needed."""
+def alembic_config(connection: Connection | None = None, *, url: str | None = None) -> Config:
+    """An Alembic config for the bundled history, with no alembic.ini needed.
+
+    Pass an open ``connection`` (what ``upgrade`` does), or a ``url`` for Alembic to
+    connect itself (e.g. a CLI running ``command.downgrade`` or ``command.current``).
+    """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if url is not None:
+        # ConfigParser interpolates "%": URLs with %-escapes (options=-csearch_path%3D...) need it doubled.
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     if connection is not None:
         config.attributes["connection"] = connection
     return config

@@ -92,15 +92,11 @@ async def provision_database(kind: str, tmp_path):
 
 
 async def require_redis() -> str:
-    """The test Redis URL (database flushed), or skip/fail when Redis is down."""
+    """The test Redis URL, or skip/fail when Redis is down. Callers isolate their keys
+    with a random prefix (no flush, so parallel runs don't wipe each other)."""
     error = await _redis_reachable()
     if error:
         _service_missing("Redis", error)
-    import redis.asyncio as aioredis
-
-    client = aioredis.from_url(REDIS_URL)
-    await client.flushdb()
-    await client.aclose()
     return REDIS_URL
 
 
@@ -125,7 +121,14 @@ def db_sessions(db_engine):
 
 @pytest.fixture
 async def redis_url():
-    yield await require_redis()
+    """The test Redis URL with its database flushed (for code using the default prefix)."""
+    import redis.asyncio as aioredis
+
+    url = await require_redis()
+    client = aioredis.from_url(url)
+    await client.flushdb()
+    await client.aclose()
+    yield url
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])

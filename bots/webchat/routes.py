@@ -1,14 +1,17 @@
 """HTTP and WebSocket endpoints of the web chat (``/api/webchat/...``) and the widget files.
 
-Authentication: every call but ``POST /sessions`` carries ``Authorization: Bearer <token>``
-(the WebSocket: ``?token=<token>``). Any token we did not issue — missing, malformed,
-or with a wrong signature — gets 401 with ``WWW-Authenticate: Bearer`` (the WebSocket
-closes with code 4401). There is no 403: a token either is a session or is nothing.
+Authentication: every call but ``POST /sessions`` carries ``Authorization: Bearer <token>``.
+Any token we did not issue — missing, malformed, or with a wrong signature — gets 401
+with ``WWW-Authenticate: Bearer``. There is no 403: a token either is a session or is
+nothing.
 
-WebSocket ``/api/webchat/ws?token=...[&after=<event id>]`` frames, server → client:
-``{"type": "replies", "id", "at", "replies": [...]}`` — first the kept events after
-``after``, then live ones; ``{"type": "ready"}`` once caught up; ``{"type": "pong"}``
-for a client's ``{"type": "ping"}``. Nothing else is read from the client.
+WebSocket ``/api/webchat/ws[?after=<event id>]``: the token comes either as the first
+frame, ``{"type": "auth", "token": "..."}`` (what the widget does: URLs end up in access
+logs, frames do not), or as ``?token=...``. A bad or missing token closes the socket
+with code 4401. Frames, server → client: ``{"type": "replies", "id", "at", "replies":
+[...]}`` — first the kept events after ``after``, then live ones; ``{"type": "ready"}``
+once caught up; ``{"type": "pong"}`` for a client's ``{"type": "ping"}``. Nothing else
+is read from the client.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 WS_CLOSE_UNAUTHORIZED = 4401
 _MAX_CLIENT_FRAME = 1024
 HISTORY_LIMIT = 100
+AUTH_TIMEOUT = 10.0  # seconds a new WebSocket has to send its auth frame
 _bearer = HTTPBearer(auto_error=False, description="The `token` from `POST /api/webchat/sessions`.")
 
 
@@ -119,8 +123,11 @@ async def get_history(
 @api.websocket("/ws")
 async def live_messages(websocket: WebSocket) -> None:
     channel: WebchatChannel = websocket.app.state.webchat
-    session_id = channel.signer.session_id_of(websocket.query_params.get("token"))
     await websocket.accept()
+    token = websocket.query_params.get("token")
+    if token is None:
+        token = await _auth_frame(websocket)
+    session_id = channel.signer.session_id_of(token)
     if session_id is None:
         await websocket.close(code=WS_CLOSE_UNAUTHORIZED, reason="invalid token")
         return
@@ -151,6 +158,24 @@ async def live_messages(websocket: WebSocket) -> None:
         if websocket.client_state == WebSocketState.CONNECTED:
             with contextlib.suppress(Exception):
                 await websocket.close(code=1011)
+
+
+async def _auth_frame(websocket: WebSocket) -> str | None:
+    """The token from the client's first frame, ``{"type": "auth", "token": ...}``."""
+    try:
+        message = await asyncio.wait_for(websocket.receive(), AUTH_TIMEOUT)
+    except asyncio.TimeoutError:
+        return None
+    text = message.get("text") or ""
+    if message["type"] != "websocket.receive" or len(text) > _MAX_CLIENT_FRAME:
+        return None
+    try:
+        frame = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(frame, dict) and frame.get("type") == "auth" and isinstance(frame.get("token"), str):
+        return frame["token"]
+    return None
 
 
 async def _forward(live, send, replayed: set[str]) -> None:

@@ -63,17 +63,30 @@ def payment_method(text: str, about_paying: bool = False) -> str | None:
 
 
 # Departments: the earliest mention wins ("не техподдержку, а абонентский отдел" is
-# rare enough; the first is what people usually ask for).
+# rare enough; the first is what people usually ask for). A description of a fault
+# ("роутер мигает", "инета нет", "каналы пропали") means tech support: a service
+# word and a fault word within two words of each other, in either order.
+_SERVICE = (
+    r"(?:интернет\w*|инет\w*|интырнет\w*|тв|телевиз\w*|телевид\w*|канал\w*|сигнал\w*|связь|связи|"
+    r"соединени\w*|роутер\w*|модем\w*|вай ?фай\w*|wi ?fi|wifi|приставк\w*|изображени\w*|картинк\w*|"
+    r"звук\w*|сайт\w*|скорост\w*|пинг\w*|internet|tv|signal|connection|router|speed)"
+)
+_FAULT = (
+    r"(?:пропа\w*|отвал\w*|тормоз\w*|лаг\w*|глюч\w*|упал\w*|слетел\w*|лежит|лег|сдох\w*|барахл\w*|туп\w*|"
+    r"рв[её]т\w*|обрыв\w*|мига\w*|мерца\w*|зависа\w*|висит|низк\w*|маленьк\w*|медленн\w*|плох\w*|"
+    r"ужасн\w*|отвратительн\w*|down|dropping|drops|slow|broken|bad)"
+)
 _DEPARTMENT_RULES: tuple[tuple[str, str], ...] = (
-    ("tech", r"\bтехпод\w*|\bтех\.? ?поддерж\w*|\bтех ?отдел\w*|\bтехник\w*|\bтехническ\w*|\bмастер\w*|\bнастро[ийя]\w*|\bнастраив\w*|\bсаппорт\w*|"
-             r"\bsupport\b|\btech\w*|\bне (?:работа|показыва|грузит|загружа|открыва|ловит|подключа|включа|горит|"
-             r"идет|ид[её]т|пашет|фурычит)\w*|"
-             r"\bнет (?:сигнал|связ|интернет|инета|инет|изображени|каналов|трансляци)\w*|"
-             r"\bпропа(?:л|д)\w* (?:интернет|инет|сигнал|связ|изображен|звук|канал|тв|вай|wi)\w*|"
-             r"\bтормоз\w*|\bглюч\w*|\bглюк\w*|\bлага\w*|\b(?:за)?вис(?:а|н|ит)\w*|\bмига\w*|\bсломал\w*|\bполомк\w*|"
-             r"\bнеисправ\w*|\bремонт\w*|\bмедленн\w*|\bнизк\w* скорост\w*|\bскорост\w* (?:упал|низк|маленьк)\w*|\bроутер\w*|\bмодем\w*|\bкабел\w*|"
-             r"\bприставк\w*|\bwi ?fi|\bвай ?фай\w*|\bвайфай\w*|\bdoesn t work\b|\bnot working\b|\bslow\b"),
-    ("subscriber", r"\bабонентск\w*|\bабон\w* отдел\w*|\bбухгалтер\w*|\bфинанс\w*|"
+    ("tech", r"\bтехпод\w*|\bтех\.? ?поддерж\w*|\bтех ?отдел\w*|\bтехник\w*|\bтехническ\w*|\bмастер\w*|"
+             r"\bнастро[ийя]\w*\b(?! (?:авто|оплат))|\bнастраив\w*|\bсаппорт\w*|\bsupport\b|\btech\w*|"
+             r"\b(?:не|еле|плохо) (?:работ|показ|груз|загруж|открыв|ловит|подключ|включ|гори|ид[её]т|паш|фурыч|"
+             r"разда|видит|тян)\w*|\bнеработ\w*|"
+             rf"\b{_SERVICE} (?:\w+ ){{0,2}}?{_FAULT}\b|\b{_FAULT} (?:\w+ ){{0,2}}?{_SERVICE}\b|"
+             rf"\bнет {_SERVICE}\b|\b{_SERVICE} нет\b|"
+             r"\bпроблем\w* (?:с|со) (?:\w+ )?" + _SERVICE + r"|\bнет (?:подключени|доступа к)\w*|"
+             r"\bсломал\w*|\bполомк\w*|\bнеисправ\w*|\bремонт\w*|\bавари\w*|\bпочин\w*|"
+             r"\bdoesn t work\b|\bnot working\b|\bno (?:internet|signal|connection)\b"),
+    ("subscriber", r"\bабонентск\w*\b(?! плат)|\bабон\w* отдел\w*|\bбухгалтер\w*|\bфинанс\w*|"
                    r"\bпо (?:вопрос\w* )?(?:оплат|договор|сч[её]т|баланс|тариф|деньг|платеж|начислен|"
                    r"списани|долг|задолжен)\w*|\bbilling\b|\bsubscriber department\b|\baccounts? department\b"),
 )

@@ -64,11 +64,11 @@ def fold(text: str) -> str:
 
 
 def has_latin(token: str) -> bool:
-    return any(ch in LATIN for ch in token)
+    return not LATIN.isdisjoint(token)
 
 
 def has_cyrillic(token: str) -> bool:
-    return any(ch in CYRILLIC for ch in token)
+    return not CYRILLIC.isdisjoint(token)
 
 
 def transliterate(word: str) -> str:
@@ -114,22 +114,21 @@ def words(text: str) -> list[str]:
 # A light Russian stemmer: strips the longest inflectional ending, keeping a stem of
 # at least three letters. Crude on purpose — it only has to make «баланса», «балансе»
 # and «баланс» share a feature; character n-grams cover the rest.
-_ENDINGS = sorted(
+_ENDINGS = frozenset(
     """
     иями ями ами ого его ому ему ыми ими ать ять ить еть уть ться тся ешь ете ишь ите
     ает яет ует еет ают яют уют ала ила ыла ела али или ыли ели ено ена ены ная ное ный
-    ной ний ная ого ая яя ое ее ые ие ый ий ой ом ем ам ям ах ях ую юю ет ит ут ют ат ят
+    ной ний ая яя ое ее ые ие ый ий ой ом ем ам ям ах ях ую юю ет ит ут ют ат ят
     ал ил ел ла ли ло ть ов ев ей а я о е ы и у ю ь й
-    """.split(),
-    key=len,
-    reverse=True,
+    """.split()
 )
+_ENDING_LENGTHS = sorted({len(e) for e in _ENDINGS}, reverse=True)
 
 
 def stem(word: str) -> str:
     if len(word) <= 3 or not has_cyrillic(word):
         return word
-    for ending in _ENDINGS:
-        if word.endswith(ending) and len(word) - len(ending) >= 3:
-            return word[: -len(ending)]
+    for size in _ENDING_LENGTHS:
+        if len(word) - size >= 3 and word[-size:] in _ENDINGS:
+            return word[:-size]
     return word

@@ -19,7 +19,8 @@ from dialogs.turn import Turn
 router = SkillRouter("callback")
 
 CANCEL_WORDS = re.compile(r"\b(отмен\w*|не\s+(нужн|надо)\w*|cancel)\b", re.IGNORECASE)
-CONTRACT_PHONE = "contract"  # the payload value meaning "the phone on my contract"
+CONTRACT_PHONE = "contract"
+PHONE_LIKE = re.compile(r"[\d\s()+\-.]{3,}")  # the payload value meaning "the phone on my contract"
 
 
 def normalize_phone(raw: str) -> str | None:
@@ -33,12 +34,12 @@ def normalize_phone(raw: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _optional_text(turn: Turn, requested: bool) -> Any:
+def _optional_text(turn: Turn, requested: bool, *, may_be_a_new_request: bool) -> Any:
     if not requested:
         return None
     if turn.intent == payloads.SKIP:
         return SKIPPED
-    if is_new_request(turn):
+    if may_be_a_new_request and is_new_request(turn):
         return None
     return turn.text[:300] or None
 
@@ -93,6 +94,8 @@ class CallbackForm(Form):
             return turn.inbound.vouched_phone
         if turn.entity("phone"):
             return turn.entity("phone")
+        if requested and PHONE_LIKE.fullmatch(turn.text):
+            return turn.text  # an attempt at a number: validated (and explained) below
         return (turn.text or None) if requested and not is_new_request(turn) else None
 
     async def validate_phone(self, value: str, turn: Turn, say: Responder, slots: dict) -> dict | None:
@@ -121,13 +124,15 @@ class CallbackForm(Form):
 
     # -- preferred time and topic (optional: a "skip" button) -----------------------------------------
     def extract_preferred_time(self, turn: Turn, requested: bool) -> Any:
-        return _optional_text(turn, requested)
+        return _optional_text(turn, requested, may_be_a_new_request=True)
 
     async def ask_preferred_time(self, turn: Turn, say: Responder, slots: dict) -> None:
         say.say("callback.ask_time", buttons=[say.button("buttons.asap", payloads.SKIP)])
 
     def extract_topic(self, turn: Turn, requested: bool) -> Any:
-        return _optional_text(turn, requested)
+        # The topic is whatever the subscriber writes, even if it reads like a request
+        # of its own («не работает интернет»): that is exactly what the agent needs.
+        return _optional_text(turn, requested, may_be_a_new_request=False)
 
     async def ask_topic(self, turn: Turn, say: Responder, slots: dict) -> None:
         say.say("callback.ask_topic", buttons=[say.button("buttons.skip", payloads.SKIP)])

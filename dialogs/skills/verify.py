@@ -76,6 +76,7 @@ async def _say_locked(turn: Turn, say: Responder, lock_key: str) -> bool:
 class VerifyForm(Form):
     name = "verify"
     slots = ("account", "secret")
+    optional_slots = ("method",)  # "sms": a one-time code instead of the password
     secret_slots = ("secret",)
 
     # -- account ---------------------------------------------------------------------------

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+import uuid
+
 import httpx
 import pytest
 
@@ -109,9 +111,11 @@ async def stack(request, tmp_path):
         settings = Settings(
             database_url=database_url,
             redis_url=redis_url,
-            secret_key="e2e-secret",
+            redis_prefix=f"e2e:{uuid.uuid4().hex[:10]}:",
+            secret_key="e2e-secret-that-is-long-enough-for-hmac-0123",
             secret_key_file=tmp_path / "secret",
             demo=True,
+            password_hash_profile="insecure-fast",
             _env_file=None,
         )
 

@@ -3,6 +3,7 @@ PostgreSQL (schema-isolated through ``options=-csearch_path``)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -112,3 +113,21 @@ async def test_command_line_downgrade_and_upgrade_with_database_url(database_url
     async with db_engine.connect() as conn:
         assert await conn.run_sync(_diff) == []
         assert EXPECTED_TABLES <= await conn.run_sync(_table_names)
+
+
+def _current_in_process(url: str) -> str | None:
+    from alembic import command
+
+    from migrations.runner import alembic_config
+
+    seen: list[str | None] = []
+    config = alembic_config(url=url)
+    config.print_stdout = lambda text, *args: seen.append(text % args if args else text)
+    command.current(config)
+    return " ".join(s for s in seen if s)
+
+
+async def test_alembic_config_with_a_url_that_has_percent_escapes(database_url):
+    # command.current runs env.py, which starts its own event loop: keep it off ours.
+    output = await asyncio.to_thread(_current_in_process, database_url)
+    assert "0001 (head)" in output

@@ -15,7 +15,10 @@ import httpx
 import pytest
 
 from app.asgi import create_app
+from app.container import Container, build_container
 from app.settings import Settings
+from billing.demo import load_demo_if_empty
+from billing.passwords import INSECURE_FAST
 from tests.doubles.telegram_bot_api import DEFAULT_TOKEN, ApiCall, FakeTelegramBotApi, TelegramUser, UpdateFactory
 
 WEBHOOK_SECRET = "tg-webhook-secret_0123456789"
@@ -29,7 +32,7 @@ def telegram_settings(database_url: str, api: FakeTelegramBotApi, tmp_path, **ov
         redis_url=None,
         secret_key="test-secret-key-0123456789abcdef-0123456789",
         secret_key_file=tmp_path / "secret",
-        demo=True,
+        demo=False,  # the journeys load the demo subscribers with a fast password hash
         telegram_bot_token=DEFAULT_TOKEN,
         telegram_api_base=api.base_url,
         telegram_webhook_secret=WEBHOOK_SECRET,
@@ -73,6 +76,9 @@ class TelegramHarness:
         await self.channel.drain()
         return [call for call in self.api.calls[start:] if call.method != "setMyCommands"]
 
+    async def deliver_texts(self, update: dict) -> list[str]:
+        return texts_of(await self.deliver(update))
+
     async def say(self, text: str) -> list[str]:
         """The subscriber writes ``text``; the texts of the bot's messages."""
         return texts_of(await self.deliver(self.updates.text(text)))
@@ -113,9 +119,19 @@ def joined(texts: list[str]) -> str:
     return "\n".join(texts)
 
 
+async def container_with_demo_subscribers(settings: Settings) -> Container:
+    """The real container plus billing/demo_subscribers.csv (1000001/demo1 …), hashed
+    with a cheap argon2 profile: the product's hashing costs seconds per test."""
+    container = await build_container(settings)
+    await load_demo_if_empty(container.sessions, container.directory, container.clock(), profile=INSECURE_FAST)
+    return container
+
+
 @contextlib.asynccontextmanager
-async def telegram_app(settings: Settings, api: FakeTelegramBotApi) -> AsyncIterator[TelegramHarness]:
-    app = create_app(settings)
+async def telegram_app(
+    settings: Settings, api: FakeTelegramBotApi, *, demo: bool = False
+) -> AsyncIterator[TelegramHarness]:
+    app = create_app(settings, container_factory=container_with_demo_subscribers if demo else build_container)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:

@@ -70,9 +70,10 @@ def factory_with_engine(engine):
 
 
 @contextlib.asynccontextmanager
-async def running_app(settings: Settings, *, engine=None, raise_app_exceptions: bool = True):
-    """The app with its lifespan run, and an httpx client talking to it in-process."""
-    factory = factory_with_engine(engine) if engine is not None else build_container
+async def running_app(settings: Settings, *, engine=None, factory=None, raise_app_exceptions: bool = True):
+    """The app with its lifespan run, and an httpx client talking to it in-process.
+    ``engine`` replaces the dialog engine; ``factory`` replaces the whole container factory."""
+    factory = factory or (factory_with_engine(engine) if engine is not None else build_container)
     app = create_app(settings, container_factory=factory)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app, raise_app_exceptions=raise_app_exceptions)

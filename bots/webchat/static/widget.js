@@ -502,11 +502,9 @@
   function connectLive() {
     if (!session || socket || !window.WebSocket) return;
     clearTimeout(reconnectTimer);
-    var url =
-      API.replace(/^http/, "ws") +
-      "/api/webchat/ws?token=" +
-      encodeURIComponent(session.token) +
-      (lastEventId ? "&after=" + encodeURIComponent(lastEventId) : "");
+    // The token goes in the first frame, not the URL: URLs end up in access logs.
+    var url = API.replace(/^http/, "ws") + "/api/webchat/ws" + (lastEventId ? "?after=" + encodeURIComponent(lastEventId) : "");
+    var token = session.token;
     var ws = new WebSocket(url);
     socket = ws;
     ws.onmessage = function (event) {
@@ -526,6 +524,7 @@
       }
     };
     ws.onopen = function () {
+      ws.send(JSON.stringify({ type: "auth", token: token }));
       pingTimer = setInterval(function () {
         if (ws.readyState === 1) ws.send('{"type":"ping"}');
       }, 25000);
@@ -573,14 +572,16 @@
   var greeted = false;
 
   // -- open / close ------------------------------------------------------------------------------
-  function openPanel() {
+  function openPanel(event) {
     panel.hidden = false;
     launcher.hidden = true;
     launcher.setAttribute("aria-expanded", "true");
     setUnread(0);
     save(sessionStorage, OPEN_KEY, true);
     scrollDown();
-    input.focus();
+    // Focus follows the subscriber's click; opening by itself on page load must not
+    // steal focus from the page (or pop up a phone's keyboard).
+    if (event) input.focus();
     restored.then(function () {
       if (!messages.length && GREET_PAYLOAD && !busy && !greeted) {
         greeted = true;
