@@ -38,7 +38,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _logging(settings)
     app = create_app(settings)
-    print(f"isp-support: web chat on http://{settings.host}:{settings.port}/  (agent console: /console)", flush=True)
+    print(f"isp-support: web chat on http://{settings.host}:{settings.port}/  (API: /openapi.json, health: /healthz)", flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(), proxy_headers=True)
     return 0
 
@@ -164,6 +164,16 @@ def cmd_telegram(args: argparse.Namespace) -> int:
         return 2
 
 
+def cmd_actions(args: argparse.Namespace) -> int:
+    from app.container import build_container
+    from dialogs.rasa import run_action_server
+
+    settings = _settings(args)
+    _logging(settings)
+    run_action_server(settings, args.port or 5055, build_container=build_container)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="isp-support", description="Support chatbot and callback dispatcher")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -187,6 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help="bring the database to the newest schema")
     migrate.set_defaults(func=cmd_migrate)
+
+    actions = sub.add_parser("actions", help="run the rasa-sdk action server (skills as Rasa custom actions)")
+    actions.add_argument("--port", type=int, help="default 5055")
+    actions.set_defaults(func=cmd_actions)
 
     telegram = sub.add_parser("telegram", help="Telegram bot: register the webhook, or long-poll")
     telegram.add_argument("action", choices=["set-webhook", "poll"])

@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     twilio_sms_from: str | None = None
     twilio_api_base: str | None = None  # unset: Twilio's public API
 
+    # -- Rasa action server (`isp-support actions`) -------------------------------------------
+    # Shared secret Rasa sends as ``?token=`` (endpoints.yml: action_endpoint.token).
+    # Unset: no check — keep the action server on localhost then.
+    rasa_action_token: SecretStr | None = None
+
     # -- logging ------------------------------------------------------------------------------
     log_level: str = "INFO"
 

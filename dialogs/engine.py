@@ -98,22 +98,25 @@ class DialogEngine:
         self.forms = forms if forms is not None else FORMS
 
     # -- the public entry point ------------------------------------------------------------
-    async def handle(self, inbound: Inbound) -> TurnResult:
+    async def handle(self, inbound: Inbound, *, understood: ParseResult | None = None) -> TurnResult:
+        """Answer one message. ``understood``: what an external NLU (a Rasa server
+        calling our action server) made of it; otherwise our own NLU reads it."""
         store = self.services.store
         key = inbound.conversation_key
         async with store.lock(f"lock:{key}", timeout=self.limits.lock_timeout_seconds, wait=self.limits.lock_wait_seconds):
-            dedup_key = f"dedup:{inbound.channel}:{inbound.message_id}" if inbound.message_id else None
+            # Message ids are unique per chat on some channels (Telegram), not globally.
+            dedup_key = f"dedup:{key}:{inbound.message_id}" if inbound.message_id else None
             if dedup_key:
                 seen = await store.get(dedup_key)
                 if seen is not None:
                     return TurnResult.from_dict(json.loads(seen), duplicate=True)
-            result = await self._handle_locked(inbound)
+            result = await self._handle_locked(inbound, understood)
             if dedup_key:
                 await store.set(dedup_key, json.dumps(result.to_dict(), ensure_ascii=False), ttl=self.limits.dedup_ttl_seconds)
             return result
 
     # -- one turn ------------------------------------------------------------------------------
-    async def _handle_locked(self, inbound: Inbound) -> TurnResult:
+    async def _handle_locked(self, inbound: Inbound, understood: ParseResult | None) -> TurnResult:
         now = self.clock()
         key = inbound.conversation_key
         handoffs = self.services.handoffs
@@ -127,6 +130,8 @@ class DialogEngine:
         form = self.forms.get(conv.active_form) if conv.active_form else None
         awaiting_secret = form is not None and conv.requested_slot in form.secret_slots
         parse = self._understand(inbound, awaiting_secret)
+        if understood is not None and not awaiting_secret and not inbound.payload:
+            parse = understood
         turn = Turn(inbound=inbound, parse=parse, conversation=conv, services=self.services, now=now)
         say = Responder(self.texts)
 

@@ -22,6 +22,12 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 SERVICES_REQUIRED = os.environ.get("CI", "").lower() == "true" or os.environ.get("ISP_REQUIRE_SERVICES") == "1"
 
 
+def pytest_collection_modifyitems(config, items):
+    """Browser tests last: Playwright's sync API keeps its own event loop running in
+    the main thread while its session fixtures live, which async tests can't share."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 def _service_missing(what: str, error: Exception) -> None:
     message = f"{what} is not reachable ({type(error).__name__}: {error})"
     if SERVICES_REQUIRED:

@@ -30,7 +30,7 @@ from aiogram.types.update import UpdateTypeLookupError
 from pydantic import ValidationError
 
 from bots.telegram.commands import set_bot_commands
-from bots.telegram.config import TelegramConfig, make_bot
+from bots.telegram.config import WEBHOOK_PATH, TelegramConfig, make_bot
 from bots.telegram.handlers import build_router
 from bots.telegram.rendering import ReplyRenderer
 from bots.telegram.sender import TelegramSender, chat_id_for_api
@@ -330,6 +330,12 @@ def start_channel(settings: Any, container: Any, **options: Any) -> TelegramChan
     sender in ``container.delivery``, close it with the container, and publish the
     command menu in the background (startup does not wait on api.telegram.org)."""
     channel = build_channel(settings, container, **options)
+    if not channel.config.webhook_secret:
+        log.warning(
+            "Telegram: TELEGRAM_WEBHOOK_SECRET is not set, so %s refuses every update; "
+            "set it (and run `isp-support telegram set-webhook`) or use `isp-support telegram poll`",
+            WEBHOOK_PATH,
+        )
     container.delivery.register(channel.sender)
     container.extras.setdefault("on_close", []).append(channel.close)
     channel.run_in_background(channel.startup())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import signal
 from contextlib import suppress
 from typing import Any
@@ -24,6 +25,8 @@ from bots.telegram.commands import set_bot_commands
 from bots.telegram.config import WEBHOOK_PATH, TelegramConfig, TelegramNotConfigured, make_bot
 
 log = logging.getLogger(__name__)
+
+SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what setWebhook accepts as secret_token
 
 # The update kinds the handlers read; Telegram does not send the others.
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
@@ -49,6 +52,11 @@ async def set_webhook(settings: Any, *, bot: Bot | None = None) -> str:
         raise TelegramNotConfigured("TELEGRAM_WEBHOOK_URL is not set (the public https URL of this server)")
     if not config.webhook_secret:
         raise TelegramNotConfigured("TELEGRAM_WEBHOOK_SECRET is not set (the webhook rejects every request without it)")
+    if not SECRET_TOKEN.fullmatch(config.webhook_secret):
+        raise TelegramNotConfigured(
+            "TELEGRAM_WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, '_' and '-' (1-256 characters), "
+            "as Telegram requires"
+        )
     url = webhook_endpoint(config.webhook_url)
     own_bot = bot is None
     bot = bot or make_bot(config)

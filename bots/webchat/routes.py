@@ -122,6 +122,13 @@ async def get_history(
 
 @api.websocket("/ws")
 async def live_messages(websocket: WebSocket) -> None:
+    try:
+        await _serve_live(websocket)
+    except WebSocketDisconnect:
+        pass  # the client left (at any moment: before auth, during replay, while live)
+
+
+async def _serve_live(websocket: WebSocket) -> None:
     channel: WebchatChannel = websocket.app.state.webchat
     await websocket.accept()
     token = websocket.query_params.get("token")
@@ -152,12 +159,15 @@ async def live_messages(websocket: WebSocket) -> None:
         for task in pending:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-    failure = forwarder.exception() if forwarder in done else None
-    if failure is not None and not isinstance(failure, (WebSocketDisconnect, RuntimeError)):
-        log.error("web chat live stream failed for a session", exc_info=failure)
-        if websocket.client_state == WebSocketState.CONNECTED:
-            with contextlib.suppress(Exception):
-                await websocket.close(code=1011)
+    for task in done:
+        failure = task.exception()
+        # A departed client shows up as WebSocketDisconnect, or RuntimeError from a
+        # send after the close; anything else (the state store failing) is ours.
+        if failure is not None and not isinstance(failure, (WebSocketDisconnect, RuntimeError)):
+            log.error("web chat live stream failed for a session", exc_info=failure)
+            if websocket.client_state == WebSocketState.CONNECTED:
+                with contextlib.suppress(Exception):
+                    await websocket.close(code=1011)
 
 
 async def _auth_frame(websocket: WebSocket) -> str | None:
@@ -166,8 +176,10 @@ async def _auth_frame(websocket: WebSocket) -> str | None:
         message = await asyncio.wait_for(websocket.receive(), AUTH_TIMEOUT)
     except asyncio.TimeoutError:
         return None
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
     text = message.get("text") or ""
-    if message["type"] != "websocket.receive" or len(text) > _MAX_CLIENT_FRAME:
+    if len(text) > _MAX_CLIENT_FRAME:
         return None
     try:
         frame = json.loads(text)

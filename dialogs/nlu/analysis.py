@@ -9,6 +9,7 @@ says nothing about the intent).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from dialogs.nlu.cities import CityMatch, CityMatcher
@@ -26,6 +27,10 @@ from dialogs.nlu.text import (
 
 CITY_TOKEN = "_city_"
 CORRECT_MIN_LEN = 4
+# Chunks (whitespace-separated pieces) and typo corrections are memoised per
+# analyser, up to this many entries each (then started afresh).
+CACHE_SIZE = 50_000
+_DIGIT = re.compile(r"\d")
 
 
 class Vocabulary:
@@ -79,6 +84,27 @@ class Analyzer:
         self._cities = cities
         self._vocabulary = vocabulary
         self._latin_vocabulary = latin_vocabulary
+        self._chunks: dict[str, list[tuple[str, str | None]]] = {}
+        self._corrections: dict[str, str | None] = {}
+
+    def _cached_chunk_tokens(self, chunk: str) -> list[tuple[str, str | None]]:
+        found = self._chunks.get(chunk)
+        if found is None:
+            if len(self._chunks) >= CACHE_SIZE:
+                self._chunks.clear()
+            found = self._chunks[chunk] = self._chunk_tokens(chunk)
+        return found
+
+    def _correct(self, token: str) -> str | None:
+        if token in self._vocabulary or token.startswith("_"):
+            return None
+        try:
+            return self._corrections[token]
+        except KeyError:
+            if len(self._corrections) >= CACHE_SIZE:
+                self._corrections.clear()
+            found = self._corrections[token] = self._vocabulary.correct(token)
+            return found
 
     def _chunk_tokens(self, chunk: str) -> list[tuple[str, str | None]]:
         if not has_latin(chunk):
@@ -97,19 +123,16 @@ class Analyzer:
 
     def analyze(self, text: str) -> Analysis:
         folded = fold(text)
-        numbers = find_numbers(folded) if any(ch.isdigit() for ch in folded) else []
+        numbers = find_numbers(folded) if _DIGIT.search(folded) else []
         masked = mask_numbers(folded, numbers)
         tokens: list[str] = []
         latin: list[str | None] = []
         for chunk in masked.split():
-            for token, original in self._chunk_tokens(chunk):
+            for token, original in self._cached_chunk_tokens(chunk):
                 tokens.append(token)
                 latin.append(original)
-        vocabulary = self._vocabulary
-        corrected = [
-            None if token in vocabulary or token.startswith("_") else vocabulary.correct(token) for token in tokens
-        ]
-        city_matches: list[CityMatch] = self._cities.find(tokens, latin, vocabulary)
+        corrected = [self._correct(token) for token in tokens]
+        city_matches: list[CityMatch] = self._cities.find(tokens, latin, self._vocabulary)
         if city_matches:
             for match in reversed(city_matches):
                 tokens[match.start : match.end] = [CITY_TOKEN]

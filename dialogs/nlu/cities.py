@@ -1,9 +1,9 @@
 """Finding the provider's cities in tokenised text.
 
 The forms come from the reference ``Directory`` (names and aliases), inflected by
-rule (``inflect.name_forms``). Matching is exact first; long words also match with
-one typo (two for words of ten letters and more) against forms sharing their first
-letter, so «Невиномысске» and «Владивастоке» still find their city.
+rule (``inflect.name_forms``). Matching is exact first; unknown words of six letters
+and more also match a form one edit away (two for words of ten letters and more),
+so «Невиномысске» and «Владивастоке» still find their city.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dialogs.nlu.inflect import name_forms
 from dialogs.nlu.text import fold, has_latin, transliterate, words
 
 FUZZY_MIN_LEN = 6
+FUZZY_MEMO_SIZE = 50_000  # typo lookups remembered per matcher (then started afresh)
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,20 @@ class CityMatcher:
                 for variant in deletions(key[0], 2):
                     fuzzy.setdefault(variant, set()).add((key[0], name))
         self._fuzzy = fuzzy
+        self._fuzzy_memo: dict[str, str | None] = {}
 
     def _fuzzy_match(self, token: str) -> str | None:
         if len(token) < FUZZY_MIN_LEN:
             return None
+        try:
+            return self._fuzzy_memo[token]
+        except KeyError:
+            if len(self._fuzzy_memo) >= FUZZY_MEMO_SIZE:
+                self._fuzzy_memo.clear()
+            found = self._fuzzy_memo[token] = self._closest(token)
+            return found
+
+    def _closest(self, token: str) -> str | None:
         limit = 2 if len(token) >= 10 else 1
         candidates: set[tuple[str, str]] = set()
         for variant in deletions(token, limit):

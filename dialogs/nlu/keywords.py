@@ -43,22 +43,38 @@ _PAYMENT_RULES: tuple[tuple[str, bool, str], ...] = (
 _PAYMENT = tuple((method, needs_context, re.compile(pattern)) for method, needs_context, pattern in _PAYMENT_RULES)
 _PAYING = re.compile(
     r"\b(?:о|за|до|у|вы|пере|по)?пл[ао]т\w*|\bплач\w*|\bпополн\w*|\bвн[ео]с\w*|\bвнест\w*|\bперевест\w*|"
-    r"\bперевод\w*|\bперечисл\w*|\bкинуть\b|\bзакин\w*|\bположить\b|\bдень?г\w*|\bкомисси\w*|\bсредств\w*|"
+    r"\bперевод\w*|\bперечисл\w*|\bкинуть\b|\bзакин\w*|\bположить\b|\bден(?:ь?г|ег)\w*|\bкомисси\w*|\bсредств\w*|"
     r"\bpay\w*|\btop up\b|\bcommission\b|\bfee\b"
 )
 
 
+# Words that may surround a bare answer: «через приложение», «в лк пожалуйста».
+_FILLERS = frozenset("в во на через с со по из мой моя мое мой ваш ваше вашем вашу ну давайте пожалуйста лучше".split())
+
+
+def _bare_answer(text: str, match: re.Match) -> bool:
+    rest = (text[: match.start()] + " " + text[match.end() :]).split()
+    return all(word in _FILLERS for word in rest)
+
+
 def payment_method(text: str, about_paying: bool = False) -> str | None:
-    """The payment method named in ``text``; ``about_paying`` when the intent already says so."""
+    """The payment method named in ``text``; ``about_paying`` when the intent already says so.
+
+    A context-dependent name also counts when it is the whole reply, give or take a
+    preposition or a please («приложение», «через личный кабинет»): that is how people answer
+    "how would you like to pay?".
+    """
     paying: bool | None = about_paying or None
     for method, needs_context, pattern in _PAYMENT:
+        match = pattern.search(text)
+        if not match:
+            continue
         if needs_context:
             if paying is None:
                 paying = bool(_PAYING.search(text))
-            if not paying:
+            if not paying and not _bare_answer(text, match):
                 continue
-        if pattern.search(text):
-            return method
+        return method
     return None
 
 

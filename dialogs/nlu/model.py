@@ -46,6 +46,13 @@ class Hyperparameters:
 HYPERPARAMETERS = Hyperparameters()
 
 
+def softmax(scores: list[float]) -> list[float]:
+    top = max(scores)
+    exps = [math.exp(s - top) for s in scores]
+    total = sum(exps)
+    return [e / total for e in exps]
+
+
 def read_examples(path: Path = TRAIN_FILE) -> list[tuple[str, str]]:
     """(text, intent) pairs from a TSV file; '#' lines are comments."""
     examples = []
@@ -78,16 +85,15 @@ class IntentModel:
     latin_vocabulary: frozenset[str]  # Latin words seen in training (English, transliteration)
     fingerprint: str
 
-    def probabilities(self, feats: list[str]) -> list[float]:
-        weights = self.weights
-        rows = [row for row in map(weights.get, feats) if row is not None]
+    def scores(self, feats: list[str]) -> list[float]:
+        """Sum of the weight rows of ``feats`` (unknown features weigh nothing)."""
+        rows = [row for row in map(self.weights.get, feats) if row is not None]
         if not rows:
-            return [1.0 / len(self.labels)] * len(self.labels)
-        scores = [sum(column) for column in zip(*rows)]
-        top = max(scores)
-        exps = [math.exp(s - top) for s in scores]
-        total = sum(exps)
-        return [e / total for e in exps]
+            return [0.0] * len(self.labels)
+        return [sum(column) for column in zip(*rows)]
+
+    def probabilities(self, feats: list[str]) -> list[float]:
+        return softmax(self.scores(feats))
 
     def to_json(self) -> str:
         """JSON with one feature per line, so that retraining gives a readable diff."""

@@ -7,12 +7,17 @@ from dialogs.nlu import features, keywords
 from dialogs.nlu.analysis import Analysis, Analyzer, Vocabulary
 from dialogs.nlu.base import ParseResult
 from dialogs.nlu.cities import CityMatcher
-from dialogs.nlu.model import IntentModel, load_model
+from dialogs.nlu.model import IntentModel, load_model, softmax
 
 OUT_OF_SCOPE = "out_of_scope"
 # Below this probability the best guess is not trusted and the utterance is
 # reported as out of scope (the engine then asks again or offers the menu).
 DEFAULT_THRESHOLD = 0.4
+# Words repeat endlessly in support chats; their summed feature weights are
+# memoised per NLU instance, up to this many distinct words (then started afresh).
+WORD_CACHE_SIZE = 50_000
+
+WordKey = tuple[str, "str | None", "str | None", bool]
 
 
 class NLU:
@@ -24,20 +29,36 @@ class NLU:
             self._model.latin_vocabulary,
         )
         self._threshold = threshold
+        self._word_scores: dict[WordKey, list[float]] = {}
 
     def analyze(self, text: str) -> Analysis:
         return self._analyzer.analyze(text)
 
+    def _scores(self, analysis: Analysis) -> list[float]:
+        """The same sum as ``model.scores(features.extract(analysis))``, word sums cached."""
+        model, cache = self._model, self._word_scores
+        parts: list[list[float]] = []
+        for key in zip(analysis.tokens, analysis.corrected, analysis.latin, features.negations(analysis)):
+            word = cache.get(key)
+            if word is None:
+                if len(cache) >= WORD_CACHE_SIZE:
+                    cache.clear()
+                word = cache[key] = model.scores(features.word_features(*key))
+            parts.append(word)
+        stems = [features.word_stem(t, c) for t, c in zip(analysis.tokens, analysis.corrected)]
+        parts.append(model.scores(features.utterance_features(stems)))
+        return [sum(column) for column in zip(*parts)]
+
     def classify(self, analysis: Analysis) -> list[tuple[str, float]]:
         """All intents with their probabilities, best first."""
-        probabilities = self._model.probabilities(features.extract(analysis))
+        probabilities = softmax(self._scores(analysis))
         return sorted(zip(self._model.labels, probabilities), key=lambda item: -item[1])
 
     def parse(self, text: str) -> ParseResult:
         analysis = self._analyzer.analyze(text)
         if not analysis.tokens:
             return ParseResult(text, OUT_OF_SCOPE, 1.0, {})
-        probabilities = self._model.probabilities(features.extract(analysis))
+        probabilities = softmax(self._scores(analysis))
         best = max(range(len(probabilities)), key=probabilities.__getitem__)
         intent, confidence = self._model.labels[best], probabilities[best]
         if intent != OUT_OF_SCOPE and confidence < self._threshold:

@@ -3,8 +3,9 @@
 Both are runs of digits, so they are told apart together: a run that reads as a
 Russian phone (+7 / 8 / 7 and ten digits, or a bare ten-digit mobile starting with
 9, in any grouping) is a phone; a lone group of 5–12 digits is an account number,
-unless it is money («500000 рублей»). A phone-shaped run right after «лс»,
-«лицевой счёт», «договор» or «№» is an account after all.
+unless it is money («500000 рублей») or a password / SMS code («пароль 123456»,
+«код из смс 4821»). A phone-shaped run right after «лс», «лицевой счёт», «договор»
+or «№» is an account after all.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ _ACCOUNT_CONTEXT = re.compile(
     r"(?:\bл\s*[/.]?\s*с|\bлс|лицев\w*(?:\s+сч\w*)?|\bсч[её]т\w*|\bдоговор\w*|№|"
     r"\bls|\bschet\w*|\bdogovor\w*|\baccount\w*|\bacc|#)\s*[:№#]?\s*$"
 )
+# A password or a one-time code is never an account number (and must not end up in
+# the entities, which may be logged).
+_SECRET_CONTEXT = re.compile(r"(?:парол\w*|пасс\w*|pass\w*|код\w*|code|pin|пин|смс|sms)\s*[:\-—]?\s*$")
 _MONEY_AFTER = re.compile(r"\s*(?:руб|р\b|р\.|₽|rub|тыс|т\.р|k\b|к\b|коп|\$|usd|eur|евро|доллар)")
 ACCOUNT_DIGITS = range(5, 13)
 
@@ -107,7 +111,8 @@ def find_numbers(text: str) -> list[NumberSpan]:
                 continue
             digits = first.group()
             is_money = bool(_MONEY_AFTER.match(text, first.end()))
-            kind = "account" if len(digits) in ACCOUNT_DIGITS and not is_money else "number"
+            is_secret = bool(_SECRET_CONTEXT.search(text, max(0, first.start() - 20), first.start()))
+            kind = "account" if len(digits) in ACCOUNT_DIGITS and not (is_money or is_secret) else "number"
             found.append(NumberSpan(kind, digits, first.start(), first.end()))
             i += 1
     return found

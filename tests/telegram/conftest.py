@@ -1,144 +1,19 @@
-"""The product's ASGI app (real container, real dialog engine, demo subscribers) with
-the Telegram channel pointed at a local Bot API double.
-
-Tests post real Update JSON to ``POST /webhooks/telegram`` and read what aiogram sent
-to the double.
-"""
+"""Fixtures of the Telegram tests: the Bot API double and the app wired to it
+(helpers in tests/telegram/harness.py)."""
 
 from __future__ import annotations
 
-import contextlib
-from dataclasses import dataclass, field
-from typing import Any, AsyncIterator
+import asyncio
+import shutil
+from pathlib import Path
+from typing import AsyncIterator
 
-import httpx
 import pytest
 
-from app.asgi import create_app
-from app.container import Container, build_container
-from app.settings import Settings
-from billing.demo import load_demo_if_empty
-from billing.passwords import INSECURE_FAST
-from tests.doubles.telegram_bot_api import DEFAULT_TOKEN, ApiCall, FakeTelegramBotApi, TelegramUser, UpdateFactory
-
-WEBHOOK_SECRET = "tg-webhook-secret_0123456789"
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-SUBSCRIBER_ID = 555_000_111  # a Telegram user id (= their private chat id)
-
-
-def telegram_settings(database_url: str, api: FakeTelegramBotApi, tmp_path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = dict(
-        database_url=database_url,
-        redis_url=None,
-        secret_key="test-secret-key-0123456789abcdef-0123456789",
-        secret_key_file=tmp_path / "secret",
-        demo=False,  # the journeys load the demo subscribers with a fast password hash
-        telegram_bot_token=DEFAULT_TOKEN,
-        telegram_api_base=api.base_url,
-        telegram_webhook_secret=WEBHOOK_SECRET,
-        telegram_webhook_url="https://support.example.ru",
-    )
-    values.update(overrides)
-    return Settings(**values)
-
-
-@dataclass
-class TelegramHarness:
-    api: FakeTelegramBotApi
-    client: httpx.AsyncClient
-    app: Any
-    user: TelegramUser
-    updates: UpdateFactory
-    _seen_calls: int = field(default=0)
-
-    @property
-    def channel(self):
-        return self.app.state.telegram
-
-    @property
-    def container(self):
-        return self.app.state.container
-
-    async def post(self, update: dict | None = None, *, secret: str | None = WEBHOOK_SECRET, content: bytes | None = None) -> httpx.Response:
-        headers = {"Content-Type": "application/json"}
-        if secret is not None:
-            headers[SECRET_HEADER] = secret
-        if content is None:
-            return await self.client.post("/webhooks/telegram", json=update, headers=headers)
-        return await self.client.post("/webhooks/telegram", content=content, headers=headers)
-
-    async def deliver(self, update: dict) -> list[ApiCall]:
-        """Post an update, wait until the channel processed it, and return the Bot API
-        calls it caused (in order)."""
-        start = len(self.api.calls)
-        response = await self.post(update)
-        assert response.status_code == 200, response.text
-        await self.channel.drain()
-        return [call for call in self.api.calls[start:] if call.method != "setMyCommands"]
-
-    async def deliver_texts(self, update: dict) -> list[str]:
-        return texts_of(await self.deliver(update))
-
-    async def say(self, text: str) -> list[str]:
-        """The subscriber writes ``text``; the texts of the bot's messages."""
-        return texts_of(await self.deliver(self.updates.text(text)))
-
-    async def press(self, title_part: str) -> list[str]:
-        """Press the newest inline button whose title contains ``title_part``."""
-        data, message = self.find_button(title_part)
-        return texts_of(await self.deliver(self.updates.callback(data, message=message)))
-
-    def find_button(self, title_part: str) -> tuple[str, dict]:
-        for call in reversed(self.api.calls_to("sendMessage")):
-            markup = call.params.get("reply_markup") or {}
-            for row in markup.get("inline_keyboard", []):
-                for button in row:
-                    if title_part.lower() in button["text"].lower():
-                        message = {
-                            "message_id": 10_001,
-                            "from": self.api.bot_user,
-                            "chat": self.user.private_chat(),
-                            "date": 1_700_000_000,
-                            "text": call.params["text"],
-                        }
-                        return button["callback_data"], message
-        titles = [
-            b["text"]
-            for c in self.api.calls_to("sendMessage")
-            for row in (c.params.get("reply_markup") or {}).get("inline_keyboard", [])
-            for b in row
-        ]
-        raise AssertionError(f"no button with {title_part!r}; buttons sent: {titles}")
-
-
-def texts_of(calls: list[ApiCall]) -> list[str]:
-    return [call.params["text"] for call in calls if call.method == "sendMessage"]
-
-
-def joined(texts: list[str]) -> str:
-    return "\n".join(texts)
-
-
-async def container_with_demo_subscribers(settings: Settings) -> Container:
-    """The real container plus billing/demo_subscribers.csv (1000001/demo1 …), hashed
-    with a cheap argon2 profile: the product's hashing costs seconds per test."""
-    container = await build_container(settings)
-    await load_demo_if_empty(container.sessions, container.directory, container.clock(), profile=INSECURE_FAST)
-    return container
-
-
-@contextlib.asynccontextmanager
-async def telegram_app(
-    settings: Settings, api: FakeTelegramBotApi, *, demo: bool = False
-) -> AsyncIterator[TelegramHarness]:
-    app = create_app(settings, container_factory=container_with_demo_subscribers if demo else build_container)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            user = TelegramUser(id=SUBSCRIBER_ID)
-            harness = TelegramHarness(api=api, client=client, app=app, user=user, updates=UpdateFactory(user))
-            await harness.channel.drain()  # the command menu published at startup
-            yield harness
+from billing.db import make_engine
+from migrations.runner import upgrade
+from tests.doubles.telegram_bot_api import FakeTelegramBotApi
+from tests.telegram.harness import TelegramHarness, telegram_app, telegram_settings
 
 
 @pytest.fixture
@@ -147,9 +22,27 @@ async def bot_api() -> AsyncIterator[FakeTelegramBotApi]:
         yield api
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite_file(tmp_path_factory) -> Path:
+    """One migrated SQLite database per run; tests get a copy (migrating costs ~0.5 s)."""
+    path = tmp_path_factory.mktemp("telegram-template") / "migrated.db"
+
+    async def migrate() -> None:
+        engine = make_engine(f"sqlite+aiosqlite:///{path}")
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(migrate())
+    return path
+
+
 @pytest.fixture
-async def sqlite_url(tmp_path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'telegram.db'}"
+def sqlite_url(migrated_sqlite_file, tmp_path) -> str:
+    copy = tmp_path / "telegram.db"
+    shutil.copyfile(migrated_sqlite_file, copy)
+    return f"sqlite+aiosqlite:///{copy}"
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from app.container import build_container
 from bots.telegram import TelegramNotConfigured, run_polling, set_webhook
 from tests.doubles.telegram_bot_api import TelegramUser, UpdateFactory
-from tests.telegram.conftest import WEBHOOK_SECRET, telegram_settings
+from tests.telegram.harness import WEBHOOK_SECRET, telegram_settings
 
 
 async def test_set_webhook_registers_the_endpoint_with_the_secret_and_the_commands(bot_api, sqlite_url, tmp_path):
@@ -71,3 +71,10 @@ async def test_long_polling_answers_queued_and_new_updates_once(bot_api, sqlite_
     assert methods.index("deleteWebhook") < methods.index("getUpdates")
     # What was taken is confirmed: a later poller does not get it again.
     assert bot_api.calls_to("getUpdates")[-1].params["offset"] == later["update_id"] + 1
+
+
+async def test_set_webhook_refuses_a_secret_telegram_would_reject(bot_api, sqlite_url, tmp_path):
+    settings = telegram_settings(sqlite_url, bot_api, tmp_path, telegram_webhook_secret="пароль с пробелами")
+    with pytest.raises(TelegramNotConfigured, match="TELEGRAM_WEBHOOK_SECRET"):
+        await set_webhook(settings)
+    assert not bot_api.calls_to("setWebhook")

@@ -9,7 +9,7 @@ import logging
 import pytest
 
 from dialogs.messages import Reply
-from tests.telegram.conftest import SUBSCRIBER_ID, joined, texts_of
+from tests.telegram.harness import SUBSCRIBER_ID, joined, texts_of
 
 CONVERSATION = f"telegram:{SUBSCRIBER_ID}"
 

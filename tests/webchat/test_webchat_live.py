@@ -208,3 +208,22 @@ async def test_clients_leaving_at_any_moment_cause_no_errors(sqlite_url, tmp_pat
         await asyncio.sleep(0.2)
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert not errors, [r.getMessage() for r in errors]
+
+
+async def test_oversize_chunked_body_is_413_on_a_real_server(sqlite_url, tmp_path):
+    async def chunks():
+        for _ in range(20):
+            yield b"x" * 1000  # limit in these tests: 4096 bytes
+
+    async with live_app(sqlite_url, tmp_path, None) as (_, address):
+        session = await new_session(address)
+        async with httpx.AsyncClient(base_url=f"http://{address}") as client:
+            response = await client.post(
+                "/api/webchat/messages",
+                content=chunks(),
+                headers={"Authorization": f"Bearer {session['token']}", "Content-Type": "application/json"},
+            )
+            assert response.status_code == 413
+            assert response.json()["error"]["code"] == "body_too_large"
+            # the server is fine afterwards
+            assert (await client.get("/healthz")).status_code == 200

@@ -303,7 +303,12 @@
         el("label", { for: id, class: "isp-phone-label", text: TEXT.phoneLabel }),
         el("div", { class: "isp-phone-row" }, [
           field,
-          el("button", { type: "submit", class: "isp-button isp-button--primary", text: TEXT.phoneSend }),
+          el("button", {
+            type: "submit",
+            class: "isp-button isp-button--primary",
+            text: TEXT.send,
+            "aria-label": TEXT.phoneSend,
+          }),
         ]),
         hint,
       ]
@@ -368,6 +373,7 @@
       );
     }
     errorLine.hidden = false;
+    scrollDown(); // the error line took room from the log: keep the last message in view
   }
   function hideError() {
     errorLine.hidden = true;

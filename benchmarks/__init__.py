@@ -1,0 +1,1 @@
+"""Speed figures: ``.venv/bin/python benchmarks/run.py`` (see README, Benchmarks)."""

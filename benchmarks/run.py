@@ -1,0 +1,289 @@
+"""Speed figures of isp-support: ``.venv/bin/python benchmarks/run.py [--quick]``.
+
+1. NLU: ``NLU.parse`` utterances per second on one core; held-out eval accuracy.
+2. Dialog turns in-process: ``DialogEngine.handle`` turns per second, on SQLite +
+   in-process state and on PostgreSQL + Redis.
+3. Web chat over HTTP: the real app under uvicorn in a subprocess, at a fixed offered
+   rate (open loop) and at maximum throughput, on both backends.
+
+Prints figures and whether each target is met; never fails on speed. Every part is
+bounded by counts and seconds. Only 127.0.0.1 is contacted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:  # run as a script: make ``benchmarks`` importable
+    sys.path.insert(0, str(REPO_ROOT))
+
+from benchmarks import engine_bench, http_bench, infra, nlu_bench  # noqa: E402
+
+PARTS = ("nlu", "engine", "http")
+BACKENDS = ("sqlite", "postgres")
+
+
+@dataclass(frozen=True)
+class Row:
+    part: str
+    backend: str
+    figure: str
+    target: str = ""
+    met: bool | None = None
+
+
+class LogTally(logging.Handler):
+    """Counts the app's warnings and errors instead of printing them mid-report."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.reset()
+
+    def reset(self) -> None:
+        self.count = 0
+        self.samples: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+        if len(self.samples) < 3:
+            self.samples.append(f"{record.levelname} {record.name}: {record.getMessage()[:160]}")
+
+    def lines(self) -> list[str]:
+        if not self.count:
+            return []
+        return [f"  app log: {self.count} warnings/errors, e.g."] + [f"    {sample}" for sample in self.samples]
+
+
+# -- options ----------------------------------------------------------------------------------------
+FULL = dict(
+    nlu_seconds=2.0, nlu_rounds=5,
+    engine_turns=5000, engine_warmup=500, engine_concurrency=32, engine_time_limit=120.0,
+    http_rate=200.0, http_seconds=25.0, http_subscribers=500, http_max_seconds=15.0,
+    http_max_concurrency=32, http_warmup=300,
+)  # fmt: skip
+QUICK = dict(
+    nlu_seconds=1.0, nlu_rounds=2,
+    engine_turns=600, engine_warmup=100, engine_concurrency=32, engine_time_limit=30.0,
+    http_rate=200.0, http_seconds=5.0, http_subscribers=100, http_max_seconds=4.0,
+    http_max_concurrency=32, http_warmup=50,
+)  # fmt: skip
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="short runs (about a minute in all) instead of the full ones")
+    parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated, of: {', '.join(PARTS)}")
+    parser.add_argument("--backends", default=",".join(BACKENDS), help="sqlite (SQLite + in-process state), postgres (PostgreSQL + Redis)")
+    parser.add_argument("--postgres-url", default=infra.PG_URL, help="a fresh schema is created in it and dropped after")
+    parser.add_argument("--redis-url", default=infra.REDIS_URL, help="keys live under a random prefix, deleted after")
+    sizes = parser.add_argument_group("sizes (defaults: full run; --quick picks smaller ones)")
+    for name, value in FULL.items():
+        sizes.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=None, help=f"full: {value}, quick: {QUICK[name]}")
+    parser.add_argument("--json", type=Path, help="also write the summary rows to this file")
+    args = parser.parse_args(argv)
+    preset = QUICK if args.quick else FULL
+    for name, value in preset.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    args.parts = _choices(parser, args.parts, PARTS, "--parts")
+    args.backends = _choices(parser, args.backends, BACKENDS, "--backends")
+    return args
+
+
+def _choices(parser: argparse.ArgumentParser, given: str, allowed: tuple[str, ...], option: str) -> list[str]:
+    picked = [item.strip() for item in given.split(",") if item.strip()]
+    unknown = [item for item in picked if item not in allowed]
+    if unknown:
+        parser.error(f"{option}: unknown {', '.join(unknown)} (choose from {', '.join(allowed)})")
+    return picked
+
+
+# -- parts --------------------------------------------------------------------------------------------
+def run_nlu(args: argparse.Namespace, rows: list[Row]) -> None:
+    heading("1. NLU — NLU.parse on one core (eval-set texts repeated), after warm-up")
+    figures = nlu_bench.run(seconds=args.nlu_seconds, rounds=args.nlu_rounds)
+    say(nlu_bench.describe(figures))
+    rows.append(Row("NLU parse, 1 core", "—", f"{figures.per_second_median:,.0f} utterances/s", f"≥ {nlu_bench.TARGET_PER_SECOND:,}/s", figures.target_met))
+    rows.append(Row("NLU held-out intent accuracy", "—", f"{figures.intent_accuracy:.1%} ({figures.intent_correct}/{figures.eval_total})"))
+    rows.append(Row("NLU held-out entity accuracy", "—", f"{figures.entity_accuracy:.1%} ({figures.entities_exact}/{figures.eval_total})"))
+
+
+async def with_backend(kind: str, args: argparse.Namespace, workdir: Path, body) -> None:
+    """Run ``body(backend)`` on a fresh backend of ``kind``; skip with the reason when
+    PostgreSQL or Redis is not reachable."""
+    if kind == "sqlite":
+        subdir = Path(tempfile.mkdtemp(dir=workdir))
+        await body(infra.sqlite_memory_backend(str(subdir)), subdir)
+        return
+    reasons = [why for why in (await infra.postgres_reachable(args.postgres_url), await infra.redis_reachable(args.redis_url)) if why]
+    if reasons:
+        say([f"  postgres+redis: skipped, not reachable ({'; '.join(reasons)})"])
+        return
+    flushes_before = await infra.redis_flush_count(args.redis_url)
+    async with infra.postgres_redis_backend(args.postgres_url, args.redis_url) as backend:
+        subdir = Path(tempfile.mkdtemp(dir=workdir))
+        await body(backend, subdir)
+    flushes_after = await infra.redis_flush_count(args.redis_url)
+    if flushes_before is not None and flushes_after is not None and flushes_after > flushes_before:
+        say([
+            f"  WARNING: someone flushed Redis {flushes_after - flushes_before} time(s) during this run "
+            "(a test suite's redis_url fixture does): conversations and locks were wiped, so expect "
+            "'unexpected answers' and lock warnings; rerun when no tests run, or pass another --redis-url db.",
+        ])
+
+
+async def run_engine(args: argparse.Namespace, workdir: Path, rows: list[Row], logs: LogTally) -> None:
+    heading(
+        "2. Dialog turns in-process — DialogEngine.handle with the app's container\n"
+        "   (password hashing excluded: demo subscribers hashed with PASSWORD_HASH_PROFILE=insecure-fast)"
+    )
+
+    async def body(backend: infra.Backend, subdir: Path) -> None:
+        say([f" {backend.name}:"])
+        logs.reset()
+        figures = await engine_bench.run(
+            backend,
+            subdir,
+            turns=args.engine_turns,
+            warmup_turns=args.engine_warmup,
+            concurrency=args.engine_concurrency,
+            time_limit=args.engine_time_limit,
+        )
+        say(engine_bench.describe(figures) + logs.lines())
+        rows.append(Row(
+            "dialog turns in-process", backend.name,
+            f"{figures.per_second:,.0f} turns/s (p50 {figures.latency.p50 * 1e3:.0f} ms, p99 {figures.latency.p99 * 1e3:.0f} ms, "
+            f"{figures.concurrency} at once)",
+            f"≥ {engine_bench.TARGET_PER_SECOND:,}/s", figures.target_met,
+        ))  # fmt: skip
+
+    for kind in args.backends:
+        await with_backend(kind, args, workdir, body)
+
+
+async def run_http(args: argparse.Namespace, workdir: Path, rows: list[Row]) -> None:
+    heading("3. Web chat over HTTP — `python -m app.cli serve` (uvicorn, 1 process) on 127.0.0.1, httpx load generator")
+
+    async def body(backend: infra.Backend, subdir: Path) -> None:
+        say([f" {backend.name}:"])
+        try:
+            figures = await http_bench.run(
+                backend,
+                subdir,
+                rate=args.http_rate,
+                seconds=args.http_seconds,
+                subscribers=args.http_subscribers,
+                max_seconds=args.http_max_seconds,
+                max_concurrency=args.http_max_concurrency,
+                warmup_messages=args.http_warmup,
+            )
+        except RuntimeError as error:
+            say([f"  FAILED: {error}"])
+            rows.append(Row("web chat over HTTP", backend.name, f"failed: {str(error).splitlines()[0]}"))
+            return
+        say(http_bench.describe(figures))
+        for run_ in figures.runs:
+            if run_.mode == "fixed rate":
+                rows.append(Row(
+                    f"web chat HTTP at {run_.offered_rate:.0f} msg/s", backend.name,
+                    f"{run_.achieved_rate:.0f} msg/s; p50 {run_.latency.p50 * 1e3:.0f} / p90 {run_.latency.p90 * 1e3:.0f} / "
+                    f"p99 {run_.latency.p99 * 1e3:.0f} / max {run_.latency.max * 1e3:.0f} ms; errors {run_.errors}",
+                    f"p99 < {http_bench.TARGET_P99_SECONDS * 1e3:.0f} ms", run_.target_met,
+                ))  # fmt: skip
+            else:
+                rows.append(Row(
+                    "web chat HTTP, max throughput", backend.name,
+                    f"{run_.achieved_rate:.0f} msg/s ({run_.concurrency} at once); p50 {run_.latency.p50 * 1e3:.0f} / "
+                    f"p99 {run_.latency.p99 * 1e3:.0f} ms; errors {run_.errors}",
+                ))  # fmt: skip
+
+    for kind in args.backends:
+        await with_backend(kind, args, workdir, body)
+
+
+# -- output ---------------------------------------------------------------------------------------------
+def heading(text: str) -> None:
+    print(f"\n{text}", flush=True)
+
+
+def say(lines: list[str]) -> None:
+    for line in lines:
+        print(line, flush=True)
+
+
+def summary_table(rows: list[Row]) -> list[str]:
+    def verdict(met: bool | None) -> str:
+        return "—" if met is None else ("yes" if met else "**no**")
+
+    lines = ["| measure | backend | figure | target | met |", "|---|---|---|---|---|"]
+    lines += [f"| {r.part} | {r.backend} | {r.figure} | {r.target or '—'} | {verdict(r.met)} |" for r in rows]
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logs = LogTally()
+    logging.basicConfig(level=logging.WARNING, handlers=[logs], force=True)
+
+    started = time.perf_counter()
+    print(f"isp-support benchmarks — {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC — {'quick' if args.quick else 'full'} run")
+    for name, value in infra.machine_info():
+        print(f"  {name}: {value}")
+    load = infra.load_average()
+    if load is not None:
+        print(f"  load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+        if load[0] > 0.5:
+            print("  NOTE: other work is running on this machine; the figures will be lower than on a quiet one.")
+
+    rows: list[Row] = []
+    if "nlu" in args.parts:
+        run_nlu(args, rows)
+
+    async def async_parts() -> None:
+        with tempfile.TemporaryDirectory(prefix="isp-bench-") as workdir:
+            if "engine" in args.parts:
+                await run_engine(args, Path(workdir), rows, logs)
+            if "http" in args.parts:
+                await run_http(args, Path(workdir), rows)
+
+    if {"engine", "http"} & set(args.parts):
+        infra.run_async(async_parts())
+
+    heading(f"Summary ({time.perf_counter() - started:.0f} s in all)")
+    say(summary_table(rows))
+    load = infra.load_average()
+    if load is not None:
+        print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    "mode": "quick" if args.quick else "full",
+                    "machine": dict(infra.machine_info()),
+                    "rows": [r.__dict__ for r in rows],
+                },
+                ensure_ascii=False,
+                indent=2,
+            ),
+            "utf-8",
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)
