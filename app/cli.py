@@ -28,6 +28,8 @@ def _logging(settings: Settings) -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if settings.log_level.upper() != "DEBUG":
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # a line per plugin on every start
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -61,7 +63,7 @@ async def _import(settings: Settings, path: Path) -> int:
         try:
             report = await import_subscribers(sessions, directory, path, progress=progress)
         except SubscriberImportError as error:
-            print(f"\nimport failed, nothing was imported:\n{error}", file=sys.stderr)
+            print(f"\n{error}", file=sys.stderr)
             return 1
         print(file=sys.stderr)
         print(
