@@ -96,7 +96,7 @@ def make_sms_sender(settings: Settings, sessions: async_sessionmaker, clock: Cal
             sessions,
             clock=clock,
         )
-    return OutboxSmsSender(sessions, clock=clock)
+    return OutboxSmsSender(sessions, clock=clock, log_text=settings.demo)
 
 
 async def build_container(
@@ -135,6 +135,7 @@ async def build_container(
         handoff_after_misunderstandings=settings.handoff_after_misunderstandings,
     )
     engine = DialogEngine(services, nlu, transcript=transcript, clock=clock)
+    on_close = [sms.aclose] if hasattr(sms, "aclose") else []
     if settings.demo and await load_demo_if_empty(sessions, directory, clock(), profile=profile):
         log.info("demo subscribers loaded (see README: 1000001/demo1 … 1000004/demo4)")
     return Container(
@@ -152,4 +153,5 @@ async def build_container(
         engine=engine,
         delivery=Delivery(),
         clock=clock,
+        extras={"on_close": on_close},
     )

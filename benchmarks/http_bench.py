@@ -34,6 +34,8 @@ from benchmarks.scenarios import MIX, Outcome, PhoneNumbers, Subscriber
 
 TARGET_P99_SECONDS = 0.050
 REQUEST_TIMEOUT = 10.0
+DRAIN_TIMEOUT = 15.0  # fixed rate: how long to wait for the answers still due after the last send
+QUIET_CPU_SHARE = 0.05  # the server counts as idle below this share of one core
 STARTUP_TIMEOUT = 90.0
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -141,6 +143,17 @@ def stop(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
+
+
+async def until_idle(pid: int, limit: float = 30.0) -> None:
+    """Wait (at most ``limit`` seconds) until the server process is nearly idle."""
+    deadline = time.perf_counter() + limit
+    while time.perf_counter() < deadline:
+        before = process_cpu_seconds(pid)
+        await asyncio.sleep(0.5)
+        after = process_cpu_seconds(pid)
+        if before is None or after is None or (after - before) / 0.5 < QUIET_CPU_SHARE:
+            return
 
 
 def tail(path: Path, lines: int = 20) -> str:
@@ -274,10 +287,17 @@ async def fixed_rate(load: _Load, server_pid: int, *, rate: float, seconds: floa
         pending.add(task)
         task.add_done_callback(pending.discard)
         tally.sent += 1
+    unfinished = 0
     if pending:
-        await asyncio.wait(pending, timeout=REQUEST_TIMEOUT + 5)
+        await asyncio.wait(pending, timeout=DRAIN_TIMEOUT)
+        unfinished = len(pending)
+        for task in tuple(pending):
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
     elapsed = time.perf_counter() - start
     server_after = process_cpu_seconds(server_pid)
+    if unfinished:
+        tally.errors[f"no answer {DRAIN_TIMEOUT:.0f} s after the last send (cancelled)"] += unfinished
     return RunFigures(
         mode="fixed rate",
         offered_rate=rate,
@@ -352,7 +372,10 @@ async def run(
     max_concurrency: int,
     warmup_messages: int,
 ) -> HttpFigures:
-    limits = httpx.Limits(max_connections=max(64, max_concurrency), max_keepalive_connections=max(64, max_concurrency))
+    # A connection per subscriber in flight, as browsers have: requests queue in the
+    # server (what is measured), not in the client's pool.
+    connections = max(subscribers, max_concurrency) + 64
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     async with running_server(backend, workdir) as (base_url, process, startup, log_path):
         figures = HttpFigures(backend=backend.name, startup_seconds=startup)
         async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=REQUEST_TIMEOUT) as client:
@@ -361,14 +384,28 @@ async def run(
                 await max_throughput(load, process.pid, concurrency=8, seconds=30, max_messages=warmup_messages)
             if seconds > 0:
                 figures.runs.append(await fixed_rate(load, process.pid, rate=rate, seconds=seconds, subscribers=subscribers))
+                # An overloaded server may still be working off abandoned requests.
+                await until_idle(process.pid)
             if max_seconds > 0:
                 figures.runs.append(
                     await max_throughput(
                         load, process.pid, concurrency=max_concurrency, seconds=max_seconds, max_messages=10**7
                     )
                 )
-        figures.server_log_tail = [line for line in tail(log_path, 200).splitlines() if line.strip()][-5:]
+        figures.server_log_tail = notable_log_lines(log_path)
     return figures
+
+
+def notable_log_lines(path: Path, keep: int = 5) -> list[str]:
+    """Warnings, errors and tracebacks the server logged (its start banner aside)."""
+    try:
+        lines = path.read_text("utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    notable = [line for line in lines if any(word in line for word in ("WARNING", "ERROR", "CRITICAL", "Traceback"))]
+    if not notable:
+        return []
+    return [f"{len(notable)} warning/error lines, e.g.:"] + notable[:keep]
 
 
 def describe(figures: HttpFigures) -> list[str]:
@@ -396,7 +433,7 @@ def describe(figures: HttpFigures) -> list[str]:
         lines.append(f"    unexpected answers: {out.unexpected}; missing buttons: {out.missing_button}; conversations: {out.conversations:,}")
         lines += [f"      unexpected: {sample}" for sample in out.samples]
     if figures.server_log_tail:
-        lines.append("  server log (last lines):")
+        lines.append("  server log:")
         lines += [f"    {line[:200]}" for line in figures.server_log_tail]
     return lines
 

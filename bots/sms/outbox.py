@@ -48,14 +48,24 @@ class OutboxSmsSender:
     """Stores the SMS as ``pending`` and does nothing else."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], *, clock: Callable[[], datetime] = utc_now
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        log_text: bool = False,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
+        # Only for the demo (its subscribers are fictional): the text carries one-time
+        # codes, so a real install never logs it; `isp-support outbox` shows it.
+        self._log_text = log_text
 
     async def send(self, phone_e164: str, text: str) -> None:
         await store_outbox_row(self._sessions, phone_e164, text, self._clock())
-        log.info("SMS to %s queued in outbox", mask_phone(phone_e164))
+        if self._log_text:
+            log.info("SMS to %s queued in outbox (demo): %s", mask_phone(phone_e164), text)
+        else:
+            log.info("SMS to %s queued in outbox (isp-support outbox prints it)", mask_phone(phone_e164))
 
 
 async def pending_outbox(sessions: async_sessionmaker[AsyncSession], limit: int = 50) -> list[SmsOutbox]:

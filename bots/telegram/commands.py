@@ -11,7 +11,7 @@ from dialogs import payloads
 # A command is passed to the engine as the button payload with the same meaning,
 # so "/start" and a "Меню" button take the same path through the skills.
 COMMAND_PAYLOADS: dict[str, str] = {
-    "start": payloads.MENU,
+    "start": payloads.make("greet"),  # the first thing a new subscriber sees
     "help": payloads.make("help"),
     "logout": payloads.make("logout"),
 }

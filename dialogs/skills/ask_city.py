@@ -11,9 +11,8 @@ from dialogs.responder import Responder
 from dialogs.turn import Turn
 
 
-class AskCityForm(Form):
-    name = "ask_city"
-    slots = ("city",)
+class CitySlot:
+    """The ``city`` slot, shared by every form that asks for a city."""
 
     def extract_city(self, turn: Turn, requested: bool) -> Any:
         if turn.entity("city"):
@@ -37,6 +36,12 @@ class AskCityForm(Form):
                 for c in turn.services.directory.cities
             ],
         )
+
+
+
+class AskCityForm(CitySlot, Form):
+    name = "ask_city"
+    slots = ("city",)
 
     async def submit(self, turn: Turn, say: Responder, slots: dict) -> list[Event]:
         return [CityRemembered(slots["city"])]

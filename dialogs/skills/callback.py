@@ -12,6 +12,7 @@ import phonenumbers
 from dialogs import formatting, payloads
 from dialogs.events import Event
 from dialogs.forms import SKIPPED, Form, is_new_request
+from dialogs.skills.ask_city import CitySlot
 from dialogs.responder import Responder
 from dialogs.router import IntentIs, SkillRouter
 from dialogs.turn import Turn
@@ -44,7 +45,7 @@ def _optional_text(turn: Turn, requested: bool, *, may_be_a_new_request: bool) -
     return turn.text[:300] or None
 
 
-class CallbackForm(Form):
+class CallbackForm(CitySlot, Form):
     name = "callback"
     slots = ("department", "city", "phone", "preferred_time", "topic")
 
@@ -64,28 +65,6 @@ class CallbackForm(Form):
                 for d in directory.departments.values()
             ]
             + [say.button("buttons.cancel", payloads.CANCEL)],
-        )
-
-    # -- city -----------------------------------------------------------------------------------
-    def extract_city(self, turn: Turn, requested: bool) -> Any:
-        if turn.entity("city"):
-            return turn.entity("city")
-        return (turn.text or None) if requested and not is_new_request(turn) else None
-
-    async def validate_city(self, value: str, turn: Turn, say: Responder, slots: dict) -> dict | None:
-        city = turn.services.directory.city(value)
-        if city is None:
-            say.say("city.unknown")
-            return None
-        return {"city": city.name}
-
-    async def ask_city(self, turn: Turn, say: Responder, slots: dict) -> None:
-        say.say(
-            "city.ask",
-            buttons=[
-                say.button("buttons.city", payloads.make(payloads.INFORM, city=c.name), city=c.name)
-                for c in turn.services.directory.cities
-            ],
         )
 
     # -- phone ------------------------------------------------------------------------------------

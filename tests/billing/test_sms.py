@@ -188,3 +188,9 @@ async def test_twilio_unreachable_marks_the_row_failed(db_sessions):
         await sender.aclose()
 
     assert [r.status for r in await _outbox(db_sessions)] == ["failed"]
+
+
+async def test_outbox_logs_the_text_only_in_demo_mode(db_sessions, caplog):
+    caplog.set_level(logging.INFO)
+    await OutboxSmsSender(db_sessions, clock=lambda: NOW, log_text=True).send("+79000000001", TEXT)
+    assert "(demo)" in caplog.text and TEXT in caplog.text

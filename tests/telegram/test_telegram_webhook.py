@@ -25,13 +25,13 @@ async def transcript_of(tg, key: str = CONVERSATION):
 # -- the first contact --------------------------------------------------------------------------
 
 
-async def test_start_command_shows_the_engine_menu_with_inline_buttons(tg):
+async def test_start_command_greets_by_name_with_the_menu_as_inline_buttons(tg):
     calls = await tg.deliver(tg.updates.text("/start"))
 
     messages = sent(calls)
     assert messages, "the bot did not answer /start"
     assert all(call.params["chat_id"] == SUBSCRIBER_ID for call in messages)
-    assert "помочь" in joined(texts_of(calls))
+    assert "Здравствуйте, Иван Петров!" in joined(texts_of(calls))
     buttons = [
         button
         for call in messages
@@ -40,9 +40,9 @@ async def test_start_command_shows_the_engine_menu_with_inline_buttons(tg):
     ]
     assert {"Баланс", "Как оплатить"} <= {button["text"] for button in buttons}
     assert all(len(button["callback_data"].encode()) <= 64 for button in buttons)
-    # The engine saw the subscriber's words as the "menu" request.
+    # The engine saw /start as the "greet" request.
     history = await transcript_of(tg)
-    assert history[0].direction == "in" and "menu" in history[0].text
+    assert history[0].direction == "in" and "greet" in history[0].text
 
 
 async def test_russian_command_menu_is_published_at_startup(tg):
@@ -261,7 +261,7 @@ async def test_messages_of_one_chat_are_answered_in_order(tg):
     await tg.channel.drain()
     texts = tg.api.sent_texts(SUBSCRIBER_ID)
     order = [
-        next(i for i, t in enumerate(texts) if "помочь" in t),
+        next(i for i, t in enumerate(texts) if "Здравствуйте" in t),
         next(i for i, t in enumerate(texts) if "Я умею" in t),
         next(i for i, t in enumerate(texts) if "не входили" in t),
     ]
