@@ -129,9 +129,10 @@ class DialogEngine:
         self._expire_idle_verification(conv, now)
         form = self.forms.get(conv.active_form) if conv.active_form else None
         awaiting_secret = form is not None and conv.requested_slot in form.secret_slots
-        parse = self._understand(inbound, awaiting_secret)
         if understood is not None and not awaiting_secret and not inbound.payload:
             parse = understood
+        else:
+            parse = self._understand(inbound, awaiting_secret)
         turn = Turn(inbound=inbound, parse=parse, conversation=conv, services=self.services, now=now)
         say = Responder(self.texts)
 
@@ -173,6 +174,15 @@ class DialogEngine:
         if parse.intent in (payloads.MENU, payloads.CANCEL):
             return await self.router.dispatch(turn, say) or []
 
+        shared_phone = parse.intent == payloads.INFORM and turn.inbound.vouched_phone
+        if shared_phone and not turn.conversation.is_verified and (form is None or form.name == "verify"):
+            # A contact shared while logging in (or out of the blue) proves the phone.
+            by_phone = await verify_by_vouched_phone(turn, say)
+            if by_phone is not None:
+                return by_phone
+            say.say("verify.phone_not_found", buttons=[say.button("buttons.verify", payloads.make("verify"))])
+            return []
+
         if form is not None:
             from_button = parse.confidence >= 1.0 and parse.intent not in payloads.CONTROL
             if not from_button:
@@ -185,18 +195,13 @@ class DialogEngine:
                 if slot:
                     await form.not_understood(slot, turn, say, dict(turn.conversation.form_slots))
                     return []
-            # A new request: leave the form and answer it.
+            # A new request: leave the form and answer it. (Cleared on the turn's view
+            # now, so skills that start forms of their own see none running.)
             turn.conversation.active_form = None
             prefix: list[Event] = [FormDeactivated(), PendingIntentSet(None)]
             return prefix + await self._dispatch(turn, say)
 
         if parse.intent == payloads.INFORM:
-            if turn.inbound.vouched_phone and not turn.conversation.is_verified:
-                by_phone = await verify_by_vouched_phone(turn, say)
-                if by_phone is not None:
-                    return by_phone
-                say.say("verify.phone_not_found", buttons=[say.button("buttons.verify", payloads.make("verify"))])
-                return []
             say.say("menu.stale_button", buttons=main_menu(say, turn))
             return []
         return await self._dispatch(turn, say)
@@ -213,9 +218,7 @@ class DialogEngine:
             if events is not None:
                 return events + [LastIntent(follow_up.intent)]
         if turn.conversation.misunderstood_in_row + 1 >= self.services.handoff_after_misunderstandings:
-            events = await handoff_after_misunderstanding(turn, say)
-            turn.conversation.misunderstood_in_row = 0
-            return events
+            return await handoff_after_misunderstanding(turn, say)  # no Misunderstood: the count restarts
         return [Misunderstood()] + await not_understood(turn, say)
 
     @staticmethod

@@ -123,9 +123,10 @@ class Form:
             candidate = self.extract(slot, turn, False)
             if candidate is None:
                 continue
-            # A value the subscriber volunteered but we did not ask for: if it does
-            # not validate, ask for it later instead of complaining now.
-            validated = await self.validate(slot, candidate, turn, say.muted(), slots)
+            # A value volunteered in free text that we did not ask for: if it does not
+            # validate, ask for it later instead of complaining now. A button press
+            # (INFORM) was deliberate: its answer is shown.
+            validated = await self.validate(slot, candidate, turn, say if turn.intent == INFORM else say.muted(), slots)
             if validated:
                 for name, v in validated.items():
                     slots[name] = v

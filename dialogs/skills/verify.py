@@ -18,6 +18,7 @@ from dialogs.events import (
     AccountVerified,
     Event,
     FormDeactivated,
+    FormSubmitted,
     LoggedOut,
     PendingIntentSet,
 )
@@ -220,7 +221,8 @@ async def verify_by_vouched_phone(turn: Turn, say: Responder) -> list[Event] | N
         return None
     if len(cards) == 1:
         say.say("verify.done_by_phone", account=cards[0].number, phone=formatting.masked_phone(phone))
-        return [AccountVerified(cards[0].number, cards[0].city)]
+        # Counts as a completed verification: what was asked before it resumes.
+        return [FormDeactivated(), AccountVerified(cards[0].number, cards[0].city), FormSubmitted("vouched_phone")]
     return await CHOOSE_ACCOUNT_FORM.start(
         turn, say, {"candidates": [c.number for c in cards], "cities": [c.city for c in cards]}
     )
