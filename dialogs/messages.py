@@ -22,12 +22,20 @@ class Reply:
     # The engine wants the subscriber's phone: channels that can share a contact
     # (Telegram reply keyboard, Viber) show a "share my phone" button.
     ask_phone: bool = False
+    # Logging in: channels that vouch for a shared phone (Telegram contact, Viber)
+    # may offer to share it — it verifies like an SMS code. Others show nothing.
+    offer_phone_login: bool = False
+
+    @property
+    def wants_shared_contact(self) -> bool:
+        return self.ask_phone or self.offer_phone_login
 
     def to_dict(self) -> dict:
         return {
             "text": self.text,
             "buttons": [{"title": b.title, "payload": b.payload} for b in self.buttons],
             "ask_phone": self.ask_phone,
+            "offer_phone_login": self.offer_phone_login,
         }
 
     @classmethod
@@ -36,6 +44,7 @@ class Reply:
             text=data["text"],
             buttons=tuple(Button(b["title"], b["payload"]) for b in data.get("buttons", ())),
             ask_phone=bool(data.get("ask_phone", False)),
+            offer_phone_login=bool(data.get("offer_phone_login", False)),
         )
 
 

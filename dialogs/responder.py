@@ -25,14 +25,24 @@ class Responder:
         *,
         buttons: list[Button] | tuple[Button, ...] = (),
         ask_phone: bool = False,
+        offer_phone_login: bool = False,
         **values: object,
     ) -> None:
-        self.say_text(self._texts.render(key, **values), buttons=buttons, ask_phone=ask_phone)
+        self.say_text(
+            self._texts.render(key, **values), buttons=buttons, ask_phone=ask_phone, offer_phone_login=offer_phone_login
+        )
 
     def say_text(
-        self, text: str, *, buttons: list[Button] | tuple[Button, ...] = (), ask_phone: bool = False
+        self,
+        text: str,
+        *,
+        buttons: list[Button] | tuple[Button, ...] = (),
+        ask_phone: bool = False,
+        offer_phone_login: bool = False,
     ) -> None:
-        self.replies.append(Reply(text=text, buttons=tuple(buttons), ask_phone=ask_phone))
+        self.replies.append(
+            Reply(text=text, buttons=tuple(buttons), ask_phone=ask_phone, offer_phone_login=offer_phone_login)
+        )
 
     def button(self, key: str, payload: str, /, **values: object) -> Button:
         return Button(title=self._texts.render(key, **values), payload=payload)

@@ -115,7 +115,7 @@ class ReplyRenderer:
     async def render(self, chat_id: str, replies: Sequence[Reply]) -> list[Outgoing]:
         flag_key = f"tg:kb:{chat_id}"
         keyboard_shown = await self.store.get(flag_key) is not None
-        asks_phone = any(reply.ask_phone for reply in replies)
+        asks_phone = any(reply.wants_shared_contact for reply in replies)
 
         messages: list[Outgoing] = []
         for reply in replies:
@@ -131,11 +131,11 @@ class ReplyRenderer:
     async def _render_one(self, reply: Reply) -> list[Outgoing]:
         inline = await self.inline_keyboard(reply.buttons)
         text = reply.text.strip() or (CHOOSE_PROMPT if inline else "")
-        if not text and not reply.ask_phone:
+        if not text and not reply.wants_shared_contact:
             return []
         chunks = split_text(text or CHOOSE_PROMPT)
         head = [Outgoing(chunk) for chunk in chunks[:-1]]
-        if reply.ask_phone:
+        if reply.wants_shared_contact:
             # One message carries one keyboard: the question gets the share-phone
             # keyboard and the engine's buttons follow in a short second message.
             tail = [Outgoing(chunks[-1], share_phone_keyboard())]

@@ -99,7 +99,7 @@ class VerifyForm(Form):
         return {"account": number}
 
     async def ask_account(self, turn: Turn, say: Responder, slots: dict) -> None:
-        say.say("verify.ask_account", buttons=[say.button("buttons.cancel", payloads.CANCEL)])
+        say.say("verify.ask_account", buttons=[say.button("buttons.cancel", payloads.CANCEL)], offer_phone_login=True)
 
     # -- method (optional: "sms" switches the secret from a password to a code) ------------
     async def validate_method(self, value: str, turn: Turn, say: Responder, slots: dict) -> dict | None:

@@ -110,3 +110,11 @@ async def test_someone_elses_contact_does_not_verify(tg):
     answer = joined(await tg.deliver_texts(tg.updates.contact(PHONE, user_id=987654321)))
     assert "вошли" not in answer
     assert "войти" in joined(await tg.say("какой у меня баланс")).lower()
+
+
+async def test_login_offers_the_share_phone_keyboard_and_a_shared_contact_logs_in(tg):
+    calls = await tg.deliver(tg.updates.text("какой у меня баланс"))
+    keyboards = [c.params.get("reply_markup") or {} for c in calls if c.method == "sendMessage"]
+    assert any(k.get("keyboard", [[{}]])[0][0].get("request_contact") for k in keyboards)
+    answer = joined(texts_of(await tg.deliver(tg.updates.own_contact(PHONE))))
+    assert "лицевой счёт 1000002" in answer and "Баланс: 50" in answer
