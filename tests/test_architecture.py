@@ -1,0 +1,63 @@
+"""Imports point one way (DESIGN.md): app wires everything and nothing imports app;
+bots → dialogs; dialogs → billing, dispatcher; dispatcher → billing; billing → none."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("app", "bots", "dialogs", "dispatcher", "billing")
+# package → the project packages it must not import
+FORBIDDEN = {
+    "billing": {"app", "bots", "dialogs", "dispatcher"},
+    "dispatcher": {"app", "bots"},
+    "dialogs": {"app", "bots"},
+    "bots": {"app", "dispatcher"},
+}
+# Table modules declare their tables on billing's declarative Base (one Alembic history).
+ALLOWED = {("bots/sms", "billing.db")}
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text("utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_imports_point_one_way(package):
+    violations = []
+    for path in (ROOT / package).rglob("*.py"):
+        rel = path.relative_to(ROOT).as_posix()
+        for module in imported_modules(path):
+            top = module.split(".")[0]
+            if top in FORBIDDEN[package] and not any(rel.startswith(p) and module == m for p, m in ALLOWED):
+                violations.append(f"{rel} imports {module}")
+    assert not violations, "\n".join(violations)
+
+
+def reads_environment(path: Path) -> bool:
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "environb"):
+            if isinstance(node.value, ast.Name) and node.value.id == "os":
+                return True
+    return False
+
+
+def test_no_module_reads_the_environment_but_the_settings():
+    """One typed settings object (pydantic-settings) reads the environment."""
+    offenders = [
+        path.relative_to(ROOT).as_posix()
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        if reads_environment(path)
+    ]
+    assert offenders == [], offenders
