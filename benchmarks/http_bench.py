@@ -51,6 +51,7 @@ class RunFigures:
     service: Latency  # from the actual send
     errors: int
     error_kinds: collections.Counter
+    skipped: int  # fixed rate: ticks that found every subscriber waiting for an answer
     late_sends: int  # fixed rate: sends that left > 5 ms after their scheduled time
     client_cpu: float  # share of one core
     server_cpu: float | None
@@ -66,7 +67,7 @@ class RunFigures:
     def target_met(self) -> bool | None:
         if self.mode != "fixed rate":
             return None
-        return self.errors == 0 and self.latency.p99 < TARGET_P99_SECONDS
+        return self.errors == 0 and self.skipped == 0 and self.latency.p99 < TARGET_P99_SECONDS
 
 
 @dataclass
@@ -164,39 +165,58 @@ def tail(path: Path, lines: int = 20) -> str:
 
 
 # -- the load generator -------------------------------------------------------------------------
-class _Chatter:
-    """A simulated subscriber with its current web chat session."""
+# httpx's connection pool scans its connections and waiting requests on every request:
+# one client with hundreds of connections costs ~2 ms of CPU per request here, small
+# clients ~0.7 ms. So subscribers share small clients, as many as a pool has connections.
+SUBSCRIBERS_PER_CLIENT = 4
 
-    def __init__(self, sim: Subscriber) -> None:
+
+class _Chatter:
+    """A simulated subscriber with its current web chat session and its HTTP client."""
+
+    def __init__(self, sim: Subscriber, client: httpx.AsyncClient) -> None:
         self.sim = sim
+        self.client = client
         self.token: str | None = None
 
 
 class _Load:
-    def __init__(self, client: httpx.AsyncClient, seed: int) -> None:
-        self.client = client
+    def __init__(self, base_url: str, seed: int) -> None:
+        self.base_url = base_url
+        self.clients: list[httpx.AsyncClient] = []
         self.rng = random.Random(seed)
         self.phones = PhoneNumbers(seed)
         self.tokens: collections.deque[str] = collections.deque()
         self.inline_sessions = 0
 
-    def chatter(self, outcome: Outcome) -> _Chatter:
-        return _Chatter(Subscriber(random.Random(self.rng.random()), self.phones, outcome))
+    def client(self, index: int) -> httpx.AsyncClient:
+        slot = index // SUBSCRIBERS_PER_CLIENT
+        while len(self.clients) <= slot:
+            limits = httpx.Limits(max_connections=SUBSCRIBERS_PER_CLIENT, max_keepalive_connections=SUBSCRIBERS_PER_CLIENT)
+            self.clients.append(httpx.AsyncClient(base_url=self.base_url, limits=limits, timeout=REQUEST_TIMEOUT))
+        return self.clients[slot]
 
-    async def new_token(self) -> str:
-        response = await self.client.post("/api/webchat/sessions")
+    async def aclose(self) -> None:
+        for client in self.clients:
+            await client.aclose()
+
+    def chatter(self, outcome: Outcome, index: int) -> _Chatter:
+        return _Chatter(Subscriber(random.Random(self.rng.random()), self.phones, outcome), self.client(index))
+
+    async def new_token(self, client: httpx.AsyncClient) -> str:
+        response = await client.post("/api/webchat/sessions")
         response.raise_for_status()
         return response.json()["token"]
 
     async def precreate_tokens(self, count: int, concurrency: int = 16) -> None:
         remaining = [count]
 
-        async def worker() -> None:
+        async def worker(index: int) -> None:
             while remaining[0] > 0:
                 remaining[0] -= 1
-                self.tokens.append(await self.new_token())
+                self.tokens.append(await self.new_token(self.client(index)))
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        await asyncio.gather(*(worker(index) for index in range(concurrency)))
 
     async def _token_for(self, chatter: _Chatter) -> str:
         if chatter.sim.new_conversation or chatter.token is None:
@@ -204,7 +224,7 @@ class _Load:
                 chatter.token = self.tokens.popleft()
             else:
                 self.inline_sessions += 1
-                chatter.token = await self.new_token()
+                chatter.token = await self.new_token(chatter.client)
         return chatter.token
 
     async def send(self, chatter: _Chatter, record) -> None:
@@ -219,7 +239,7 @@ class _Load:
             return
         sent_at = time.perf_counter()
         try:
-            response = await self.client.post(
+            response = await chatter.client.post(
                 "/api/webchat/messages", json=body, headers={"Authorization": f"Bearer {token}"}
             )
         except Exception as error:  # noqa: BLE001
@@ -241,6 +261,7 @@ class _Tally:
         self.service: list[float] = []
         self.errors: collections.Counter = collections.Counter()
         self.sent = 0
+        self.skipped = 0
         self.late = 0
 
 
@@ -250,12 +271,32 @@ def _avg_messages_per_conversation() -> float:
     return sum(w * len(make(rng, lambda: "+7 900 000-00-00")) for w, make in MIX) / total
 
 
+def _figures(mode: str, tally: _Tally, elapsed: float, cpu_client: float, cpu_server: float | None, server_pid: int, **extra) -> RunFigures:
+    server_after = process_cpu_seconds(server_pid)
+    return RunFigures(
+        mode=mode,
+        sent=tally.sent,
+        ok=len(tally.latency),
+        seconds=elapsed,
+        latency=Latency.of(tally.latency),
+        service=Latency.of(tally.service),
+        errors=sum(tally.errors.values()),
+        error_kinds=tally.errors,
+        skipped=tally.skipped,
+        late_sends=tally.late,
+        client_cpu=(time.process_time() - cpu_client) / elapsed if elapsed else 0.0,
+        server_cpu=(server_after - cpu_server) / elapsed if elapsed and cpu_server is not None and server_after is not None else None,
+        **extra,
+    )
+
+
 async def fixed_rate(load: _Load, server_pid: int, *, rate: float, seconds: float, subscribers: int) -> RunFigures:
+    """Open loop at ``rate`` messages/s for ``seconds`` among ``subscribers`` simulated
+    subscribers. A tick that finds every subscriber still waiting for an answer is
+    skipped (and counted): the server is then ``subscribers`` messages behind."""
     outcome = Outcome()
-    total = max(1, int(rate * seconds))
-    await load.precreate_tokens(int(total / _avg_messages_per_conversation() * 1.3) + subscribers)
-    idle = collections.deque(load.chatter(outcome) for _ in range(subscribers))
-    created = subscribers
+    await load.precreate_tokens(int(rate * seconds / _avg_messages_per_conversation() * 1.3) + subscribers)
+    idle = collections.deque(load.chatter(outcome, index) for index in range(subscribers))
     tally = _Tally()
     pending: set[asyncio.Task] = set()
 
@@ -274,50 +315,36 @@ async def fixed_rate(load: _Load, server_pid: int, *, rate: float, seconds: floa
 
     cpu_client, cpu_server = time.process_time(), process_cpu_seconds(server_pid)
     start = time.perf_counter() + 0.01
-    for index in range(total):
+    ticks = max(1, int(rate * seconds))
+    for index in range(ticks):
         scheduled = start + index / rate
         delay = scheduled - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        if not idle:  # everyone is waiting for an answer: a new subscriber arrives
-            idle.append(load.chatter(outcome))
-            created += 1
+        if not idle:
+            tally.skipped += 1
+            continue
         chatter = idle.popleft()
         task = asyncio.create_task(load.send(chatter, finished(chatter, scheduled)))
         pending.add(task)
         task.add_done_callback(pending.discard)
         tally.sent += 1
-    unfinished = 0
     if pending:
         await asyncio.wait(pending, timeout=DRAIN_TIMEOUT)
-        unfinished = len(pending)
-        for task in tuple(pending):
+        unfinished = tuple(pending)
+        for task in unfinished:
             task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-    elapsed = time.perf_counter() - start
-    server_after = process_cpu_seconds(server_pid)
-    if unfinished:
-        tally.errors[f"no answer {DRAIN_TIMEOUT:.0f} s after the last send (cancelled)"] += unfinished
-    return RunFigures(
-        mode="fixed rate",
-        offered_rate=rate,
-        sent=tally.sent,
-        ok=len(tally.latency),
-        seconds=elapsed,
-        latency=Latency.of(tally.latency),
-        service=Latency.of(tally.service),
-        errors=sum(tally.errors.values()),
-        error_kinds=tally.errors,
-        late_sends=tally.late,
-        client_cpu=(time.process_time() - cpu_client) / elapsed,
-        server_cpu=(server_after - cpu_server) / elapsed if cpu_server is not None and server_after is not None else None,
-        concurrency=0,
-        subscribers=created,
-        outcome=outcome,
-    )
+        await asyncio.gather(*unfinished, return_exceptions=True)
+        if unfinished:
+            tally.errors[f"no answer {DRAIN_TIMEOUT:.0f} s after the last send (cancelled)"] += len(unfinished)
+    return _figures(
+        "fixed rate", tally, time.perf_counter() - start, cpu_client, cpu_server, server_pid,
+        offered_rate=rate, concurrency=0, subscribers=subscribers, outcome=outcome,
+    )  # fmt: skip
 
 
 async def max_throughput(load: _Load, server_pid: int, *, concurrency: int, seconds: float, max_messages: int) -> RunFigures:
+    """Closed loop: ``concurrency`` subscribers, each sending as soon as it has its answer."""
     outcome = Outcome()
     tally = _Tally()
     budget = [max_messages]
@@ -332,33 +359,18 @@ async def max_throughput(load: _Load, server_pid: int, *, concurrency: int, seco
         else:
             tally.errors[kind] += 1
 
-    async def worker() -> None:
-        chatter = load.chatter(outcome)
+    async def worker(index: int) -> None:
+        chatter = load.chatter(outcome, index)
         while budget[0] > 0 and time.perf_counter() < deadline:
             budget[0] -= 1
             tally.sent += 1
             await load.send(chatter, record)
 
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - start
-    server_after = process_cpu_seconds(server_pid)
-    return RunFigures(
-        mode="max throughput",
-        offered_rate=None,
-        sent=tally.sent,
-        ok=len(tally.latency),
-        seconds=elapsed,
-        latency=Latency.of(tally.latency),
-        service=Latency.of(tally.service),
-        errors=sum(tally.errors.values()),
-        error_kinds=tally.errors,
-        late_sends=0,
-        client_cpu=(time.process_time() - cpu_client) / elapsed,
-        server_cpu=(server_after - cpu_server) / elapsed if cpu_server is not None and server_after is not None else None,
-        concurrency=concurrency,
-        subscribers=concurrency,
-        outcome=outcome,
-    )
+    await asyncio.gather(*(worker(index) for index in range(concurrency)))
+    return _figures(
+        "max throughput", tally, time.perf_counter() - start, cpu_client, cpu_server, server_pid,
+        offered_rate=None, concurrency=concurrency, subscribers=concurrency, outcome=outcome,
+    )  # fmt: skip
 
 
 async def run(
@@ -372,14 +384,10 @@ async def run(
     max_concurrency: int,
     warmup_messages: int,
 ) -> HttpFigures:
-    # A connection per subscriber in flight, as browsers have: requests queue in the
-    # server (what is measured), not in the client's pool.
-    connections = max(subscribers, max_concurrency) + 64
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     async with running_server(backend, workdir) as (base_url, process, startup, log_path):
         figures = HttpFigures(backend=backend.name, startup_seconds=startup)
-        async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=REQUEST_TIMEOUT) as client:
-            load = _Load(client, seed=20261118)
+        load = _Load(base_url, seed=20261118)
+        try:
             if warmup_messages:
                 await max_throughput(load, process.pid, concurrency=8, seconds=30, max_messages=warmup_messages)
             if seconds > 0:
@@ -392,6 +400,8 @@ async def run(
                         load, process.pid, concurrency=max_concurrency, seconds=max_seconds, max_messages=10**7
                     )
                 )
+        finally:
+            await load.aclose()
         figures.server_log_tail = notable_log_lines(log_path)
     return figures
 
@@ -419,6 +429,11 @@ def describe(figures: HttpFigures) -> list[str]:
                 f"  fixed rate {run_.offered_rate:.0f} msg/s for {run_.seconds:.1f} s: achieved {run_.achieved_rate:.1f} msg/s, "
                 f"{run_.ok:,}/{run_.sent:,} ok, errors {run_.errors}, {run_.subscribers} subscribers"
             )
+            if run_.skipped:
+                lines.append(
+                    f"    NOT SENT: {run_.skipped:,} ticks found all {run_.subscribers} subscribers waiting for an answer "
+                    "(the server fell that far behind)"
+                )
             lines.append(f"    latency from the scheduled send: {run_.latency.ms()} — target p99 < {TARGET_P99_SECONDS * 1e3:.0f} ms: {verdict}")
             lines.append(f"    service time (from the actual send): {run_.service.ms()}; late sends (> 5 ms): {run_.late_sends}")
         else:

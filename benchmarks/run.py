@@ -198,7 +198,8 @@ async def run_http(args: argparse.Namespace, workdir: Path, rows: list[Row]) -> 
                 rows.append(Row(
                     f"web chat HTTP at {run_.offered_rate:.0f} msg/s", backend.name,
                     f"{run_.achieved_rate:.0f} msg/s; p50 {run_.latency.p50 * 1e3:.0f} / p90 {run_.latency.p90 * 1e3:.0f} / "
-                    f"p99 {run_.latency.p99 * 1e3:.0f} / max {run_.latency.max * 1e3:.0f} ms; errors {run_.errors}",
+                    f"p99 {run_.latency.p99 * 1e3:.0f} / max {run_.latency.max * 1e3:.0f} ms; errors {run_.errors}"
+                    + (f"; not sent (server behind) {run_.skipped:,}" if run_.skipped else ""),
                     f"p99 < {http_bench.TARGET_P99_SECONDS * 1e3:.0f} ms", run_.target_met,
                 ))  # fmt: skip
             else:
@@ -243,8 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     load = infra.load_average()
     if load is not None:
         print(f"  load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-        if load[0] > 0.5:
-            print("  NOTE: other work is running on this machine; the figures will be lower than on a quiet one.")
+        if load[0] > 1.0:
+            print("  NOTE: the machine is busy (or was just now); figures may be lower than on a quiet one.")
 
     rows: list[Row] = []
     if "nlu" in args.parts:

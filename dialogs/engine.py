@@ -69,6 +69,9 @@ class EngineLimits:
     lock_timeout_seconds: float = 30.0
     lock_wait_seconds: float = 30.0
     min_confidence: float = 0.45  # below this the NLU's guess counts as "not understood"
+    # A person writes a few messages a minute; a script or a stuck client writes more.
+    # Past this the subscriber is asked to slow down and nothing else is done.
+    messages_per_minute: int = 30
 
 
 def utc_now() -> datetime:
@@ -110,6 +113,10 @@ class DialogEngine:
                 seen = await store.get(dedup_key)
                 if seen is not None:
                     return TurnResult.from_dict(json.loads(seen), duplicate=True)
+            if await store.incr(f"rate:{key}", 60) > self.limits.messages_per_minute:
+                say = Responder(self.texts)
+                say.say("menu.too_fast")
+                return TurnResult(replies=say.replies)  # not stored: a retry later is a new try
             result = await self._handle_locked(inbound, understood)
             if dedup_key:
                 await store.set(dedup_key, json.dumps(result.to_dict(), ensure_ascii=False), ttl=self.limits.dedup_ttl_seconds)

@@ -74,3 +74,12 @@ async def test_messages_of_one_subscriber_never_interleave(stack, chat):
     texts = account.json()["replies"][0]["text"] + password.json()["replies"][0]["text"]
     # Whatever the order, the form moved forward exactly one step per message.
     assert "пароль" in texts.lower()
+
+
+async def test_a_flood_of_messages_is_asked_to_slow_down(stack, chat):
+    limit = stack.container.engine.limits.messages_per_minute
+    for _ in range(limit):
+        await chat.press("menu")
+    assert "Чем могу помочь" in chat.text
+    await chat.press("menu")
+    assert "Слишком много сообщений" in chat.text
