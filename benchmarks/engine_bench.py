@@ -60,31 +60,34 @@ class _Drive:
     """Closed loop: ``concurrency`` simulated subscribers, each sending its next
     message as soon as the previous one is answered."""
 
-    def __init__(self, engine, concurrency: int, seed: int) -> None:
+    def __init__(self, engine, backend: str, concurrency: int, seed: int) -> None:
         self.engine = engine
+        self.backend = backend
         self.concurrency = concurrency
         self.phones = PhoneNumbers(seed)
         self.rng = random.Random(seed)
         self.run_id = uuid.uuid4().hex[:8]
         self.phases = 0
 
-    async def phase(self, turns: int, time_limit: float) -> tuple[int, float, list[float], int, list[str], Outcome, float]:
+    async def phase(self, turns: int, time_limit: float) -> EngineFigures:
         outcome = Outcome()
         latencies: list[float] = []
-        errors: list[str] = []
-        budget = [turns]
+        error_samples: list[str] = []
+        errors = 0
+        budget = turns
         deadline = time.perf_counter() + time_limit
         self.phases += 1
         phase = self.phases
 
         async def subscriber(worker: int) -> None:
+            nonlocal budget, errors
             sim = Subscriber(random.Random(self.rng.random()), self.phones, outcome)
-            while budget[0] > 0 and time.perf_counter() < deadline:
-                budget[0] -= 1
+            while budget > 0 and time.perf_counter() < deadline:
+                budget -= 1
                 body = sim.next_message()
                 inbound = Inbound(
                     channel="webchat",
-                    user_id=f"bench-{self.run_id}-{phase}-{worker}-{sim.serial}",
+                    user_id=f"bench-{self.run_id}-{phase}-{worker}-{sim.serial}",  # a new one per conversation
                     message_id=uuid.uuid4().hex,
                     text=body.get("text"),
                     payload=body.get("payload"),
@@ -93,42 +96,43 @@ class _Drive:
                 try:
                     result = await self.engine.handle(inbound)
                 except Exception as error:  # noqa: BLE001 - count it, keep going
-                    if len(errors) < 5:
-                        errors.append(f"{type(error).__name__}: {error}")
-                    errors_count[0] += 1
+                    errors += 1
+                    if len(error_samples) < 5:
+                        error_samples.append(f"{type(error).__name__}: {error}")
                     sim.abandon()
                     continue
                 latencies.append(time.perf_counter() - begin)
                 sim.took([reply.to_dict() for reply in result.replies])
 
-        errors_count = [0]
         cpu_before = time.process_time()
         begin = time.perf_counter()
         await asyncio.gather(*(subscriber(worker) for worker in range(self.concurrency)))
         elapsed = time.perf_counter() - begin
         cpu = time.process_time() - cpu_before
-        return len(latencies), elapsed, latencies, errors_count[0], errors, outcome, cpu / elapsed if elapsed else 0.0
+        return EngineFigures(
+            backend=self.backend,
+            turns=len(latencies),
+            seconds=elapsed,
+            latency=Latency.of(latencies),
+            cpu_share=cpu / elapsed if elapsed else 0.0,
+            concurrency=self.concurrency,
+            errors=errors,
+            outcome=outcome,
+            error_samples=error_samples,
+        )
 
 
 async def run(backend: Backend, workdir: Path, *, turns: int, warmup_turns: int, concurrency: int, time_limit: float) -> EngineFigures:
+    """Build the container as the app does, warm up, then time ``turns`` turns (or
+    ``time_limit`` seconds, whichever ends first)."""
     container = await build_container(settings_for(backend, workdir))
     try:
-        drive = _Drive(container.engine, concurrency, seed=20261118)
-        await drive.phase(warmup_turns, time_limit)
-        done, elapsed, latencies, errors, samples, outcome, cpu_share = await drive.phase(turns, time_limit)
+        drive = _Drive(container.engine, backend.name, concurrency, seed=20261118)
+        if warmup_turns:
+            await drive.phase(warmup_turns, time_limit)
+        return await drive.phase(turns, time_limit)
     finally:
         await container.close()
-    return EngineFigures(
-        backend=backend.name,
-        turns=done,
-        seconds=elapsed,
-        latency=Latency.of(latencies),
-        cpu_share=cpu_share,
-        concurrency=concurrency,
-        errors=errors,
-        outcome=outcome,
-        error_samples=samples,
-    )
 
 
 def describe(figures: EngineFigures) -> list[str]:

@@ -103,7 +103,20 @@ class DialogEngine:
     # -- the public entry point ------------------------------------------------------------
     async def handle(self, inbound: Inbound, *, understood: ParseResult | None = None) -> TurnResult:
         """Answer one message. ``understood``: what an external NLU (a Rasa server
-        calling our action server) made of it; otherwise our own NLU reads it."""
+        calling our action server) made of it; otherwise our own NLU reads it.
+
+        Never raises for a failure behind it (database, Redis, a bug in a skill): the
+        subscriber gets an apology with the phone number, the log gets the error (not
+        the message), and nothing is remembered, so sending again retries."""
+        try:
+            return await self._handle(inbound, understood)
+        except Exception:  # noqa: BLE001 - a subscriber never sees a stack trace
+            log.exception("turn failed on %s (message %s)", inbound.channel, inbound.message_id)
+            say = Responder(self.texts)
+            say.say("menu.technical_error", service_phone=self.services.directory.service_line.phone)
+            return TurnResult(replies=say.replies)
+
+    async def _handle(self, inbound: Inbound, understood: ParseResult | None) -> TurnResult:
         store = self.services.store
         key = inbound.conversation_key
         async with store.lock(f"lock:{key}", timeout=self.limits.lock_timeout_seconds, wait=self.limits.lock_wait_seconds):

@@ -83,3 +83,14 @@ async def test_a_flood_of_messages_is_asked_to_slow_down(stack, chat):
     assert "Чем могу помочь" in chat.text
     await chat.press("menu")
     assert "Слишком много сообщений" in chat.text
+
+
+async def test_a_broken_database_gets_an_apology_not_a_stack_trace(stack, chat):
+    from sqlalchemy import text
+
+    async with stack.container.db_engine.begin() as connection:
+        await connection.execute(text("DROP TABLE handoffs"))
+    replies = await chat.send("привет")
+    assert "техническая неполадка" in chat.text and "+7 (8652) 333-333" in chat.text
+    assert "Traceback" not in chat.text and "handoffs" not in chat.text
+    assert len(replies) == 1

@@ -217,5 +217,5 @@ async def test_a_failing_turn_gets_an_apology_not_an_echo_of_the_request(tmp_pat
         assert "hunter2" not in answer.text
         result = answer.json()
         assert result["events"] == []
-        assert "Попробуйте ещё раз" in texts(result) and "333-333" in texts(result)
-    assert "action_isp_operator failed" in caplog.text and "hunter2" not in caplog.text
+        assert "техническая неполадка" in texts(result) and "333-333" in texts(result)
+    assert "turn failed on rasa" in caplog.text and "hunter2" not in caplog.text
