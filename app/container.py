@@ -29,7 +29,7 @@ from dialogs.state.base import StateStore
 from dialogs.turn import Services, SmsSender, VerifyPolicy
 from dispatcher.callbacks import CallbackQueue
 from dispatcher.handoffs import HandoffQueue
-from dispatcher.transcript import Transcript
+from dispatcher.transcript import BufferedTranscript, Transcript
 from migrations.runner import upgrade
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class Container:
     billing: Billing
     callbacks: CallbackQueue
     handoffs: HandoffQueue
-    transcript: Transcript
+    transcript: BufferedTranscript
     sms: SmsSender
     nlu: NLU
     engine: DialogEngine
@@ -120,7 +120,7 @@ async def build_container(
         clock=clock,
     )
     handoffs = HandoffQueue(sessions, clock=clock)
-    transcript = Transcript(sessions, clock=clock)
+    transcript = BufferedTranscript(Transcript(sessions, clock=clock))
     sms = make_sms_sender(settings, sessions, clock)
     nlu = NLU(directory)
     services = Services(
@@ -135,7 +135,7 @@ async def build_container(
         handoff_after_misunderstandings=settings.handoff_after_misunderstandings,
     )
     engine = DialogEngine(services, nlu, transcript=transcript, clock=clock)
-    on_close = [sms.aclose] if hasattr(sms, "aclose") else []
+    on_close = [transcript.close] + ([sms.aclose] if hasattr(sms, "aclose") else [])
     if settings.demo and await load_demo_if_empty(sessions, directory, clock(), profile=profile):
         log.info("demo subscribers loaded (see README: 1000001/demo1 … 1000004/demo4)")
     return Container(

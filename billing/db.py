@@ -9,7 +9,7 @@ from __future__ import annotations
 import shlex
 from datetime import datetime, timezone
 
-from sqlalchemy import URL, DateTime, MetaData, TypeDecorator, make_url
+from sqlalchemy import URL, DateTime, MetaData, TypeDecorator, event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -99,11 +99,26 @@ def make_engine(url: str | URL, **kwargs) -> AsyncEngine:
     if url.get_backend_name() == "sqlite":
         # One writer at a time is SQLite's rule; wait for the lock instead of failing.
         kwargs.setdefault("connect_args", {"timeout": 30})
-    else:
-        kwargs.setdefault("pool_size", 10)
-        kwargs.setdefault("max_overflow", 20)
-        kwargs.setdefault("pool_pre_ping", True)
+        engine = create_async_engine(url, **kwargs)
+        if url.database not in (None, "", ":memory:"):
+            event.listen(engine.sync_engine, "connect", _sqlite_wal)
+        return engine
+    # Enough connections for the turns one process serves at once (each turn holds
+    # one briefly); opening connections under load costs more than keeping them.
+    kwargs.setdefault("pool_size", 20)
+    kwargs.setdefault("max_overflow", 30)
+    kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
+
+
+def _sqlite_wal(dbapi_connection, _record) -> None:
+    """WAL: readers never wait for the writer, and a commit appends to the log
+    instead of rewriting pages; synchronous=NORMAL is durable across process crashes
+    (only an OS crash may lose the last commits) without an fsync per commit."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:

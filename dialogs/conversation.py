@@ -25,6 +25,8 @@ class Conversation:
     pending_entities: dict = field(default_factory=dict)
     city: str | None = None  # a city the subscriber named or their account's city
     misunderstood_in_row: int = 0
+    # Queued for agents (or held by one): the engine checks the handoff before answering.
+    awaiting_agent: bool = False
     # The last request answered: a follow-up naming only a city («а в Уфе?») continues it.
     last_intent: str | None = None
     last_seen: float | None = None

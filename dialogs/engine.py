@@ -139,13 +139,20 @@ class DialogEngine:
     async def _handle_locked(self, inbound: Inbound, understood: ParseResult | None) -> TurnResult:
         now = self.clock()
         key = inbound.conversation_key
-        handoffs = self.services.handoffs
-        if await handoffs.holder(key) is not None:
-            # An agent holds the conversation: the bot is silent; the agent sees it.
-            await self._record(key, inbound, [], secret=False, now=now)
-            return TurnResult(held_by_agent=True)
+        raw = await self.services.store.get(f"conv:{key}")
+        conv = Conversation.loads(key, raw)
+        # Only a conversation queued for agents can be held by one: the database is
+        # asked for those (and for conversations the state store does not know, in
+        # case it lost them), not on every turn.
+        if raw is None or conv.awaiting_agent:
+            handoff = await self.services.handoffs.current(key)
+            conv.awaiting_agent = handoff is not None
+            if handoff is not None and handoff.status == "assigned":
+                # An agent holds the conversation: the bot is silent; the agent sees it.
+                await self.services.store.set(f"conv:{key}", conv.dumps(), ttl=self.limits.state_ttl_seconds)
+                await self._record(key, inbound, [], secret=False, now=now)
+                return TurnResult(held_by_agent=True)
 
-        conv = Conversation.loads(key, await self.services.store.get(f"conv:{key}"))
         self._expire_idle_verification(conv, now)
         form = self.forms.get(conv.active_form) if conv.active_form else None
         awaiting_secret = form is not None and conv.requested_slot in form.secret_slots

@@ -120,3 +120,9 @@ class LastIntent(Event):
 
     def apply(self, conv: Conversation, now: float) -> None:
         conv.last_intent = self.intent
+
+
+@dataclass(frozen=True)
+class HandoffQueued(Event):
+    def apply(self, conv: Conversation, now: float) -> None:
+        conv.awaiting_agent = True

@@ -5,7 +5,7 @@ holds it the bot is silent (the engine checks)."""
 from __future__ import annotations
 
 from dialogs import payloads
-from dialogs.events import Event
+from dialogs.events import Event, HandoffQueued
 from dialogs.responder import Responder
 from dialogs.router import IntentIs, SkillRouter
 from dialogs.skills.ask_city import ask_city_then
@@ -42,7 +42,7 @@ async def queue_for_agents(turn: Turn, say: Responder, *, reason: str, city_name
         buttons=[say.button("buttons.callback", payloads.make("callback", department=department)),
                  say.button("buttons.menu", payloads.MENU)],
     )
-    return []
+    return [HandoffQueued()]
 
 
 @router.on(IntentIs("operator"))

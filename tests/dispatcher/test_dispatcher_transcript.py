@@ -58,3 +58,52 @@ async def test_an_invalid_line_rejects_the_whole_turn(db_sessions):
     with pytest.raises(ValueError):
         await transcript.record_many("c", [TranscriptLine("in", "привет"), TranscriptLine("robot", "?")], now=NOW)
     assert await transcript.history("c") == []
+
+
+# -- the buffered writer the dialog engine uses -----------------------------------------------
+
+
+async def test_buffered_transcript_keeps_order_and_history_sees_its_own_lines(db_sessions):
+    from dispatcher.transcript import BufferedTranscript, TranscriptLine
+
+    buffered = BufferedTranscript(Transcript(db_sessions), flush_seconds=60)
+    for turn in range(3):
+        await buffered.record_many("web:1", [TranscriptLine("in", f"q{turn}"), TranscriptLine("bot", f"a{turn}")], now=NOW)
+    # nothing written yet (a minute-long flush interval), but history flushes first
+    assert await Transcript(db_sessions).history("web:1") == []
+    texts = [e.text for e in await buffered.history("web:1")]
+    assert texts == ["q0", "a0", "q1", "a1", "q2", "a2"]
+    await buffered.close()
+
+
+async def test_buffered_transcript_writes_in_the_background_and_on_close(db_sessions):
+    import asyncio
+
+    from dispatcher.transcript import BufferedTranscript, TranscriptLine
+
+    buffered = BufferedTranscript(Transcript(db_sessions), flush_seconds=0.01)
+    await buffered.record_many("web:2", [TranscriptLine("in", "hello")], now=NOW)
+    for _ in range(100):
+        if await Transcript(db_sessions).history("web:2"):
+            break
+        await asyncio.sleep(0.01)
+    assert [e.text for e in await Transcript(db_sessions).history("web:2")] == ["hello"]
+    await buffered.close()
+    await buffered.record_many("web:2", [TranscriptLine("bot", "after close")], now=NOW)  # written at once
+    assert [e.text for e in await Transcript(db_sessions).history("web:2")] == ["hello", "after close"]
+
+
+async def test_buffered_transcript_keeps_lines_when_the_database_refuses(db_engine, db_sessions):
+    from dispatcher.models import TranscriptMessage
+    from dispatcher.transcript import BufferedTranscript, TranscriptLine
+
+    buffered = BufferedTranscript(Transcript(db_sessions), flush_seconds=60)
+    async with db_engine.begin() as connection:
+        await connection.run_sync(TranscriptMessage.__table__.drop)
+    await buffered.record_many("web:3", [TranscriptLine("in", "kept")], now=NOW)
+    with pytest.raises(Exception):
+        await buffered.flush()
+    async with db_engine.begin() as connection:
+        await connection.run_sync(TranscriptMessage.__table__.create)
+    assert [e.text for e in await buffered.history("web:3")] == ["kept"]
+    await buffered.close()

@@ -7,7 +7,6 @@ import re
 from sqlalchemy import select
 
 from bots.sms.models import SmsOutbox
-from dispatcher.transcript import Transcript
 
 
 async def test_password_login_then_balance_resumes(chat):
@@ -30,7 +29,7 @@ async def test_password_message_is_secret_and_redacted(stack, chat):
         headers={"Authorization": f"Bearer {chat.token}"},
     )
     assert response.status_code == 200
-    history = await Transcript(stack.container.sessions).history(f"webchat:{chat.session_id}")
+    history = await stack.container.transcript.history(f"webchat:{chat.session_id}")
     texts = [entry.text for entry in history]
     assert not any("demo2" in t for t in texts)
     assert any("скрыто" in t for t in texts)
