@@ -43,7 +43,7 @@ AUTH_TIMEOUT = 10.0  # seconds a new WebSocket has to send its auth frame
 _bearer = HTTPBearer(auto_error=False, description="The `token` from `POST /api/webchat/sessions`.")
 
 
-def _channel(request: Request) -> WebchatChannel:
+async def _channel(request: Request) -> WebchatChannel:
     return request.app.state.webchat
 
 
@@ -59,7 +59,7 @@ def _unauthorized(code: str, message: str) -> HTTPException:
     )
 
 
-def _session_id(
+async def _session_id(
     credentials: HTTPAuthorizationCredentials | None = Security(_bearer),
     channel: WebchatChannel = Depends(_channel),
 ) -> str:
