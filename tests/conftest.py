@@ -126,14 +126,12 @@ def db_sessions(db_engine):
 
 
 @pytest.fixture
-async def redis_url():
-    """The test Redis URL with its database flushed (for code using the default prefix)."""
-    import redis.asyncio as aioredis
-
+async def redis_url(monkeypatch):
+    """The test Redis URL. Settings built in the test get a random REDIS_PREFIX (from
+    the environment, as in production), so tests and parallel runs never share keys
+    and nothing needs flushing."""
     url = await require_redis()
-    client = aioredis.from_url(url)
-    await client.flushdb()
-    await client.aclose()
+    monkeypatch.setenv("REDIS_PREFIX", f"test:{uuid.uuid4().hex[:10]}:")
     yield url
 
 
