@@ -110,3 +110,23 @@ async def test_contact_shared_while_asked_for_the_account_logs_in_and_answers(st
     _, text = await say(stack, "77", None, phone="+79000000004", channel="telegram")
     assert "лицевой счёт 1000004" in text
     assert "Баланс: 0" in text
+
+
+async def test_account_gone_after_login_gets_a_clear_answer(stack):
+    from sqlalchemy import text
+
+    await say(stack, "u4", "войти", channel="webchat")
+    await say(stack, "u4", "1000008", channel="webchat")
+    await say(stack, "u4", "demo8", channel="webchat")
+    async with stack.container.db_engine.begin() as connection:
+        await connection.execute(text("DELETE FROM accounts WHERE number = '1000008'"))
+    _, text_ = await say(stack, "u4", "баланс", channel="webchat")
+    assert "Не удалось получить данные счёта" in text_ and "333-333" in text_
+    _, text_ = await say(stack, "u4", payload="trust_payment", channel="webchat")
+    assert "Не удалось получить данные счёта" in text_
+
+
+async def test_a_forged_department_button_is_refused(stack):
+    await say(stack, "u5", "перезвоните", channel="webchat")
+    _, text_ = await say(stack, "u5", payload="inform?department=sales", channel="webchat")
+    assert "Выберите отдел кнопкой" in text_
