@@ -14,6 +14,8 @@ from dialogs.conversation import Conversation
 from dialogs.messages import Inbound
 from dialogs.nlu.base import ParseResult
 from dialogs.state.base import StateStore
+from dispatcher.callbacks import CallbackQueue
+from dispatcher.handoffs import HandoffQueue
 
 
 class SmsSender(Protocol):
@@ -33,8 +35,8 @@ class VerifyPolicy:
 class Services:
     billing: Billing
     directory: Directory
-    callbacks: object  # dispatcher.callbacks.CallbackQueue
-    handoffs: object  # dispatcher.handoffs.HandoffQueue
+    callbacks: CallbackQueue
+    handoffs: HandoffQueue
     sms: SmsSender
     store: StateStore
     verify_policy: VerifyPolicy

@@ -70,24 +70,19 @@ class Transcript:
         """Record a whole turn (the subscriber's message and the replies) at once:
         either all of it is stored or none, and in the given order."""
         now = resolve_now(now, self._clock)
-        rows = [
-            {
-                "conversation_key": conversation_key,
-                "direction": _checked(line).direction,
-                "text": line.text,
-                "channel_message_id": line.channel_message_id,
-                "author": line.author,
-                "created_at": now,
-            }
-            for line in lines
-        ]
+        await self.write_rows([_row(conversation_key, line, now) for line in lines])
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    async def write_rows(self, rows: list[dict]) -> None:
+        """Insert prepared rows (see ``_row``) in one transaction, in their order."""
         if not rows:
             return
         async with self._sessions() as session, session.begin():
-            # One INSERT per line rather than a multi-row VALUES: ids then follow
-            # the given order on every database, and history() orders by id.
-            for row in rows:
-                await session.execute(insert(TranscriptMessage).values(**row))
+            # One INSERT statement executed for many rows (executemany), never a
+            # multi-row VALUES: ids follow the given order, and history() orders by id.
+            await session.execute(insert(TranscriptMessage), rows)
 
     async def history(self, conversation_key: str, limit: int = 50) -> list[TranscriptEntry]:
         """The last ``limit`` messages of the conversation, oldest first."""
@@ -114,6 +109,18 @@ class Transcript:
             ]
         entries.reverse()
         return entries
+
+
+def _row(conversation_key: str, line: TranscriptLine, now: datetime) -> dict:
+    _checked(line)
+    return {
+        "conversation_key": conversation_key,
+        "direction": line.direction,
+        "text": line.text,
+        "channel_message_id": fit(line.channel_message_id, 100),
+        "author": fit(line.author, 100),
+        "created_at": now,
+    }
 
 
 def _checked(line: TranscriptLine) -> TranscriptLine:
@@ -151,7 +158,7 @@ class BufferedTranscript:
         self._flush_seconds = flush_seconds
         self._max_batch = max_batch
         self._max_pending = max_pending
-        self._pending: list[tuple[str, TranscriptLine, datetime | None]] = []
+        self._pending: list[dict] = []  # rows ready to insert, in order
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
         self._write_lock: asyncio.Lock | None = None
@@ -163,9 +170,8 @@ class BufferedTranscript:
         if self._closed:
             await self._transcript.record_many(conversation_key, lines, now=now)
             return
-        now = resolve_now(now, self._transcript._clock)  # noqa: SLF001 - same clock as the store
-        for line in lines:
-            self._pending.append((conversation_key, _checked(line), now))
+        now = resolve_now(now, self._transcript.now)
+        self._pending.extend(_row(conversation_key, line, now) for line in lines)
         if len(self._pending) > self._max_pending:
             dropped = len(self._pending) - self._max_pending
             del self._pending[:dropped]
@@ -191,7 +197,7 @@ class BufferedTranscript:
             if not batch:
                 return
             try:
-                await self._write(batch)
+                await self._transcript.write_rows(batch)
             except Exception:
                 self._pending[:0] = batch  # keep order; retried on the next flush
                 raise
@@ -228,19 +234,3 @@ class BufferedTranscript:
             except Exception:  # noqa: BLE001 - keep the lines, try again later
                 log.exception("transcript: write failed; %d lines kept for a retry", len(self._pending))
                 backoff = min(5.0, backoff * 2)
-
-    async def _write(self, batch: list[tuple[str, TranscriptLine, datetime | None]]) -> None:
-        rows = [
-            {
-                "conversation_key": key,
-                "direction": line.direction,
-                "text": line.text,
-                "channel_message_id": fit(line.channel_message_id, 100),
-                "author": fit(line.author, 100),
-                "created_at": at,
-            }
-            for key, line, at in batch
-        ]
-        async with self._transcript._sessions() as session, session.begin():  # noqa: SLF001
-            # executemany of one statement: rows keep their order (ids follow it).
-            await session.execute(insert(TranscriptMessage), rows)
