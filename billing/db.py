@@ -97,10 +97,17 @@ def make_engine(url: str | URL, **kwargs) -> AsyncEngine:
     """
     url = _translate_asyncpg_options(make_url(url), kwargs)
     if url.get_backend_name() == "sqlite":
-        # One writer at a time is SQLite's rule; wait for the lock instead of failing.
+        # One writer at a time is SQLite's rule. Several connections of one process
+        # would queue for it in SQLite's busy handler, which sleeps in steps of up to
+        # 100 ms; one connection (one aiosqlite thread) serialises statements with no
+        # sleeping at all. The timeout still covers other processes (the CLI).
         kwargs.setdefault("connect_args", {"timeout": 30})
+        in_memory = url.database in (None, "", ":memory:")
+        if not in_memory:
+            kwargs.setdefault("pool_size", 1)
+            kwargs.setdefault("max_overflow", 0)
         engine = create_async_engine(url, **kwargs)
-        if url.database not in (None, "", ":memory:"):
+        if not in_memory:
             event.listen(engine.sync_engine, "connect", _sqlite_wal)
         return engine
     # Enough connections for the turns one process serves at once (each turn holds
