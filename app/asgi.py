@@ -89,7 +89,7 @@ class BodySizeLimit:
             return
 
         received = 0
-        response_started = False
+        sent = _SendTracker(send)
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -100,18 +100,26 @@ class BodySizeLimit:
                     raise BodyTooLarge(self.max_bytes)
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, sent)
         except BodyTooLarge:
-            if response_started:
+            if sent.response_started:
                 raise
             await _too_large(self.max_bytes)(scope, receive, send)
+
+
+class _SendTracker:
+    """Wraps ``send`` and remembers whether the response has begun: after that an
+    error can no longer be answered with a JSON body of its own."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.response_started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.response_started = True
+        await self._send(message)
 
 
 def _content_length(scope: Scope) -> int | None | str:
@@ -139,19 +147,12 @@ class UnhandledErrors:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        response_started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
+        sent = _SendTracker(send)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, sent)
         except Exception:
             log.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
-            if response_started:
+            if sent.response_started:
                 raise
             await error_response(500, "internal_error", "Internal server error.")(scope, receive, send)
 

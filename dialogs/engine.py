@@ -183,17 +183,15 @@ class DialogEngine:
             parsed = payloads.parse(inbound.payload)
             return parsed or ParseResult(text="", intent="out_of_scope", confidence=0.0)
         text = (inbound.text or "").strip()
+        if CANCEL_TEXT.match(text):
+            return ParseResult(text="", intent=payloads.CANCEL, confidence=1.0)
         if awaiting_secret:
             # A password is never shown to the NLU (nor logged): only "cancel" is read.
-            if CANCEL_TEXT.match(text):
-                return ParseResult(text="", intent=payloads.CANCEL, confidence=1.0)
             return ParseResult(text="", intent=payloads.INFORM, confidence=1.0)
         if not text:
             if inbound.vouched_phone:
                 return ParseResult(text="", intent=payloads.INFORM, confidence=1.0, entities={"phone": inbound.vouched_phone})
             return ParseResult(text="", intent="out_of_scope", confidence=0.0)
-        if CANCEL_TEXT.match(text):
-            return ParseResult(text=text, intent=payloads.CANCEL, confidence=1.0)
         return self.nlu.parse(text[:1000])
 
     async def _route(self, turn: Turn, say: Responder, form: Form | None) -> list[Event]:

@@ -4,7 +4,7 @@ calendar month. The billing grants it atomically; here we only explain."""
 
 from __future__ import annotations
 
-from billing.port import AccountStatus, TrustOutcome
+from billing.port import TrustOutcome
 from dialogs import formatting, payloads
 from dialogs.events import Event
 from dialogs.responder import Responder
@@ -26,8 +26,8 @@ async def trust_payment(turn: Turn, say: Responder) -> list[Event]:
     if card is None:
         say.say("balance.unavailable", service_phone=services.directory.service_line.phone)
         return []
-    # Frozen accounts and those with enough money never reach the billing's grant:
-    # the billing checks again anyway, atomically.
+    # Every rule (frozen, enough money, once a month) is the billing's, checked and
+    # granted atomically there; here we only explain its answer.
     result = await services.billing.grant_trust_payment(number, services.trust_policy, turn.now)
     city = services.directory.city(card.city)
     menu = [say.button("buttons.how_to_pay", payloads.make("payment_methods")), say.button("buttons.menu", payloads.MENU)]
@@ -61,7 +61,7 @@ async def trust_payment(turn: Turn, say: Responder) -> list[Event]:
             available=available,
             buttons=menu,
         )
-    elif result.outcome is TrustOutcome.FROZEN or card.status is AccountStatus.FROZEN:
+    elif result.outcome is TrustOutcome.FROZEN:
         say.say("trust.frozen", service_phone=services.directory.service_line.phone, buttons=menu)
     else:
         say.say("balance.unavailable", service_phone=services.directory.service_line.phone)
