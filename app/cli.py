@@ -50,10 +50,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 async def _import(settings: Settings, path: Path, hash_profile: str) -> int:
-    from billing.db import make_engine, make_sessionmaker
+    from storage import make_engine, make_sessionmaker
     from app.container import PASSWORD_PROFILES
     from billing.importer import SubscriberImportError, import_subscribers
-    from billing.reference.directory import Directory, default_directory
+    from reference.directory import Directory, default_directory
     from migrations.runner import upgrade
 
     directory = Directory(settings.reference_dir) if settings.reference_dir else default_directory()
@@ -92,7 +92,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    from billing.reference.directory import Directory, default_directory
+    from reference.directory import Directory, default_directory
     from dialogs.nlu import NLU
     from dialogs.nlu.cli import run_parse
 
@@ -103,7 +103,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 
 async def _outbox(settings: Settings, limit: int) -> int:
-    from billing.db import make_engine, make_sessionmaker
+    from storage import make_engine, make_sessionmaker
     from bots.sms.outbox import pending_outbox
     from migrations.runner import upgrade
 
@@ -127,7 +127,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from billing.db import make_engine
+    from storage import make_engine
     from migrations.runner import upgrade
 
     settings = _settings(args)

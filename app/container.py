@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from app.settings import Settings
-from billing.db import make_engine, make_sessionmaker
+from storage import make_engine, make_sessionmaker
 from billing.port import Billing, TrustPolicy
-from billing.reference.directory import Directory, default_directory
+from reference.directory import Directory, default_directory
 from billing.demo import load_demo_if_empty
 from billing.passwords import BULK, INSECURE_FAST, STANDARD
 from billing.sql import SqlBilling
@@ -31,15 +31,13 @@ from dispatcher.callbacks import CallbackQueue
 from dispatcher.handoffs import HandoffQueue
 from dispatcher.transcript import BufferedTranscript, Transcript
 from migrations.runner import upgrade
+from storage import utc_now
 
 log = logging.getLogger(__name__)
 
 
 PASSWORD_PROFILES = {"standard": STANDARD, "bulk": BULK, "insecure-fast": INSECURE_FAST}
 
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass

@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     secret_key_file: Path = Path(".isp_support_secret")
 
     # -- reference data -----------------------------------------------------------------
-    reference_dir: Path | None = None  # unset: the bundled billing/reference/*.toml
+    reference_dir: Path | None = None  # unset: the bundled reference/*.toml
 
     # -- verification -------------------------------------------------------------------
     # argon2 cost for new password hashes: "standard" (64 MiB, 3 passes), "bulk" (OWASP

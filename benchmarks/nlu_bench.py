@@ -6,7 +6,7 @@ import statistics
 import time
 from dataclasses import dataclass
 
-from billing.reference.directory import default_directory
+from reference.directory import default_directory
 from dialogs.nlu import NLU
 from dialogs.nlu.evaluate import EVAL_FILE, evaluate, read_eval
 

@@ -30,7 +30,7 @@ from billing.importer import write_subscribers
 from billing.models import Account
 from billing.months import city_tz, first_day_after, month_start, period_of
 from billing.passwords import STANDARD, HashProfile
-from billing.reference.directory import Directory
+from reference.directory import Directory
 from billing.subscriber_file import SubscriberRow, read_subscriber_file
 
 DEMO_FILE = Path(__file__).with_name("demo_subscribers.csv")

@@ -26,7 +26,7 @@ from billing.models import Account, TrustPayment
 from billing.months import city_tz, period_of
 from billing.passwords import STANDARD, HashProfile
 from billing.port import TrustPolicy
-from billing.reference.directory import Directory
+from reference.directory import Directory
 from billing.sql import money
 from billing.subscriber_file import (
     SubscriberFile,

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import Date, ForeignKey, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from billing.db import Base, UtcDateTime
+from storage import Base, UtcDateTime
 
 Money = Numeric(12, 2)
 

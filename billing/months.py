@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
-from billing.reference.directory import Directory
+from reference.directory import Directory
 
 # Where a city is missing from the reference data (should not happen: the importer
 # only accepts known cities) the provider's home time applies.

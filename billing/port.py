@@ -25,7 +25,7 @@ class AccountCard:
     number: str
     phone: str  # E.164
     email: str | None
-    city: str  # canonical city name (billing/reference/cities.toml)
+    city: str  # canonical city name (reference/cities.toml)
     tariff: str
     monthly_fee: Decimal
     balance: Decimal

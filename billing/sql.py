@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import case, func, select, text, update
@@ -16,15 +16,13 @@ from billing.models import Account, TrustPayment
 from billing.months import city_tz, first_day_after, period_of
 from billing.passwords import STANDARD, HashProfile, hash_password, needs_rehash, verify_password
 from billing.port import AccountCard, AccountStatus, TrustOutcome, TrustPolicy, TrustResult
-from billing.reference.directory import Directory
+from reference.directory import Directory
+from storage.clock import utc_now
 
 log = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
 
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def money(value: Decimal) -> Decimal:

@@ -11,7 +11,7 @@ header; header names case-insensitive):
   current password of an existing account and is an error for a new one.
 * phone: anything ``phonenumbers`` understands with Russia as the default region;
   stored as E.164.
-* city: one of the reference cities (billing/reference/cities.toml), any case.
+* city: one of the reference cities (reference/cities.toml), any case.
 * monthly_fee, balance: decimals with ``.`` or ``,`` and at most two places;
   spaces as thousands separators are allowed. The fee cannot be negative.
 * status: active | blocked | frozen.
@@ -38,7 +38,7 @@ from pathlib import Path
 import phonenumbers
 
 from billing.port import AccountStatus
-from billing.reference.directory import Directory
+from reference.directory import Directory
 
 REQUIRED_COLUMNS = ("account", "password", "phone", "city", "tariff", "monthly_fee", "balance", "status")
 OPTIONAL_COLUMNS = ("email", "next_charge_date", "trust_payment_used_at")

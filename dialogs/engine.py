@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable, Protocol
 
 from dialogs import payloads
@@ -40,6 +39,7 @@ from dialogs.skills.verify import verify_by_vouched_phone
 from dialogs.texts.catalog import TextCatalog
 from dialogs.turn import Services, Turn
 from dispatcher.transcript import TranscriptLine
+from storage.clock import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +73,6 @@ class EngineLimits:
     # Past this the subscriber is asked to slow down and nothing else is done.
     messages_per_minute: int = 30
 
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class DialogEngine:

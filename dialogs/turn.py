@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Protocol
 
 from billing.port import Billing, TrustPolicy
-from billing.reference.directory import City, Directory
+from reference.directory import City, Directory
 from dialogs.conversation import Conversation
 from dialogs.messages import Inbound
 from dialogs.nlu.base import ParseResult

@@ -22,8 +22,8 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from billing.reference.directory import City, Directory
-from billing.reference.hours import WeeklyHours
+from reference.directory import City, Directory
+from reference.hours import WeeklyHours
 from dispatcher.clock import Clock, checked_account_number, fit, resolve_now, utc_now
 from dispatcher.errors import NotFound, NotHeldByAgent, UnknownCity, UnknownDepartment
 from dispatcher.models import CallbackRequest

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import datetime
 
 from dispatcher.schedule import require_utc
+from storage.clock import Clock, utc_now  # noqa: F401 - re-exported for the dispatcher services
 
-Clock = Callable[[], datetime]
 
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def resolve_now(now: datetime | None, clock: Clock) -> datetime:

@@ -18,7 +18,7 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from billing.reference.directory import DEPARTMENTS
+from reference.directory import DEPARTMENTS
 from dispatcher.clock import Clock, checked_account_number, fit, resolve_now, utc_now
 from dispatcher.errors import UnknownDepartment
 from dispatcher.models import Handoff

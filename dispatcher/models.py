@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from billing.db import Base, UtcDateTime
+from storage import Base, UtcDateTime
 
 OPEN_CALLBACK = "status IN ('queued', 'claimed')"
 OPEN_HANDOFF = "status IN ('waiting', 'assigned')"

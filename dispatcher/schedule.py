@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from billing.reference.hours import WeeklyHours
+from reference.hours import WeeklyHours
 
 
 def require_utc(moment: datetime) -> datetime:

@@ -23,7 +23,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import Connection, TypeDecorator, create_engine, make_url, pool
 
-from billing.db import make_engine
+from storage import make_engine
 from migrations.metadata import target_metadata
 
 # Same default as app.settings.Settings.database_url.

@@ -3,6 +3,6 @@
 import billing.models  # noqa: F401
 import bots.sms.models  # noqa: F401
 import dispatcher.models  # noqa: F401
-from billing.db import Base
+from storage import Base
 
 target_metadata = Base.metadata

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from billing.db import make_engine, make_sessionmaker
+from storage import make_engine, make_sessionmaker
 from migrations.runner import upgrade
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from billing.db import Base, UtcDateTime
+from storage import Base, UtcDateTime
 
 
 class SmsOutbox(Base):

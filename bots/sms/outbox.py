@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bots.sms.models import SmsOutbox
+from storage.clock import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +23,6 @@ PENDING = "pending"
 SENT = "sent"
 FAILED = "failed"
 
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def mask_phone(phone_e164: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Container
 from dataclasses import dataclass
 
-from billing.reference.directory import Directory
+from reference.directory import Directory
 from dialogs.nlu.fuzzy import deletions, edit_distance
 from dialogs.nlu.inflect import name_forms
 from dialogs.nlu.text import fold, has_latin, transliterate, words

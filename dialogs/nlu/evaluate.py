@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from billing.reference.directory import default_directory
+from reference.directory import default_directory
 from dialogs.nlu.base import INTENTS
 from dialogs.nlu.model import DATA_DIR
 from dialogs.nlu.nlu import NLU

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from billing.reference.directory import default_directory
+from reference.directory import default_directory
 from dialogs.nlu import analysis, cities, features, fuzzy, inflect, lexicon, numbers, text
 from dialogs.nlu.analysis import Analyzer, Vocabulary
 from dialogs.nlu.base import INTENTS

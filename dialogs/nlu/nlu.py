@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from billing.reference.directory import Directory
+from reference.directory import Directory
 from dialogs.nlu import features, keywords
 from dialogs.nlu.analysis import Analysis, Analyzer, Vocabulary
 from dialogs.nlu.base import ParseResult

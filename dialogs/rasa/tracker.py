@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from billing.reference.directory import Directory
+from reference.directory import Directory
 from dialogs import payloads
 from dialogs.messages import Button
 from dialogs.nlu.base import PAYMENT_METHODS, ParseResult

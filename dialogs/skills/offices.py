@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from billing.reference.directory import City
-from billing.reference.hours import WeeklyHours
+from reference.directory import City
+from reference.hours import WeeklyHours
 from dialogs import formatting, payloads
 from dialogs.events import CityRemembered, Event
 from dialogs.responder import Responder

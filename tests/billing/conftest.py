@@ -9,7 +9,7 @@ import pytest
 
 from billing.models import Account
 from billing.passwords import INSECURE_FAST, hash_password
-from billing.reference.directory import Directory
+from reference.directory import Directory
 from billing.sql import SqlBilling
 
 CREATED = datetime(2026, 1, 1, tzinfo=timezone.utc)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from app.container import build_container
 from app.settings import Settings
-from billing.reference.directory import DEFAULT_DIR
+from reference.directory import DEFAULT_DIR
 from dialogs.messages import Inbound
 
 

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from billing.reference.directory import default_directory
-from billing.reference.hours import WeeklyHours
+from reference.directory import default_directory
+from reference.hours import WeeklyHours
 from dialogs import formatting, payloads
 from dialogs.conversation import Conversation
 from dialogs.texts.catalog import TextCatalog

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from billing.reference.directory import default_directory
+from reference.directory import default_directory
 from dispatcher import CallbackQueue, NotFound, NotHeldByAgent, UnknownCity, UnknownDepartment
 from dispatcher.models import CallbackRequest
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from billing.reference.directory import default_directory
+from reference.directory import default_directory
 from dispatcher.schedule import add_working_time, next_opening
 
 MOSCOW = ZoneInfo("Europe/Moscow")

@@ -1,6 +1,6 @@
 import pytest
 
-from billing.reference.directory import default_directory
+from reference.directory import default_directory
 from dialogs.nlu import NLU
 
 

@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from billing.reference.directory import DEFAULT_DIR, Directory, default_directory
+from reference.directory import DEFAULT_DIR, Directory, default_directory
 from dialogs.nlu import NLU
 from dialogs.nlu.inflect import name_forms
 

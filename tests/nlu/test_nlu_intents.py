@@ -123,7 +123,7 @@ def test_gibberish_is_out_of_scope(nlu):
 
 def test_uncertain_guess_becomes_out_of_scope(nlu):
     """Below the threshold the best in-scope guess is not returned."""
-    from billing.reference.directory import default_directory
+    from reference.directory import default_directory
     from dialogs.nlu import NLU
 
     strict = NLU(default_directory(), threshold=0.999999)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from billing.reference.directory import default_directory
+from reference.directory import default_directory
 from dialogs.messages import Button
 from dialogs.nlu import NLU
 from dialogs.rasa.tracker import normalize_entities, rasa_buttons, rasa_payload, read_latest_message

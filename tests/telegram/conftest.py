@@ -10,7 +10,7 @@ from typing import AsyncIterator
 
 import pytest
 
-from billing.db import make_engine
+from storage import make_engine
 from migrations.runner import upgrade
 from tests.doubles.telegram_bot_api import FakeTelegramBotApi
 from tests.telegram.harness import TelegramHarness, telegram_app, telegram_settings

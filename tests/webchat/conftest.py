@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from billing.db import make_engine
+from storage import make_engine
 from migrations.runner import upgrade
 
 from .helpers import EchoEngine, make_settings, running_app

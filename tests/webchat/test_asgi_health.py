@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from app.container import build_container
-from billing.db import make_engine
+from storage import make_engine
 
 from .helpers import make_settings, running_app
 

@@ -1,50 +1,11 @@
-"""SQLAlchemy declarative base and engine helpers shared by all table modules.
-
-Every package that owns tables (billing, dispatcher, bots.sms) declares them on
-this ``Base`` so one Alembic history covers the whole database.
-"""
+"""The async engine and session factory for SQLite (the default) and PostgreSQL."""
 
 from __future__ import annotations
 
 import shlex
-from datetime import datetime, timezone
 
-from sqlalchemy import URL, DateTime, MetaData, TypeDecorator, event, make_url
+from sqlalchemy import URL, event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase
-
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-
-
-class UtcDateTime(TypeDecorator):
-    """Timezone-aware UTC datetimes on both SQLite (which drops tzinfo) and Postgres."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(timezone.utc)
-
-    def process_result_value(self, value: datetime | None, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
 
 
 def libpq_options_to_server_settings(options: str) -> dict[str, str]:

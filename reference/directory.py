@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from billing.reference.hours import WeeklyHours
+from reference.hours import WeeklyHours
 
 DEFAULT_DIR = Path(__file__).parent
 DEPARTMENTS = ("subscriber", "tech")
