@@ -18,17 +18,14 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.channels import enabled_channels
 from app.container import Container, build_container
 from app.settings import Settings
-from bots.webchat import STATIC_DIR as WEBCHAT_STATIC_DIR
-from bots.webchat import WebchatChannel, load_secret_key, webchat_routers
-from bots.telegram import make_webhook_router as telegram_webhook_router
-from bots.telegram import start_channel as start_telegram
+from bots.channel import Channel, ChannelContext
 
 log = logging.getLogger(__name__)
 
@@ -223,42 +220,46 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 # -- channels -------------------------------------------------------------------------------------
-def channel_routers() -> list[APIRouter]:
-    """CHANNELS: every channel's (and the console's) routers. Add new ones here
-    (Telegram / WhatsApp / Viber webhooks, the agent console)."""
-    return [*webchat_routers()]
-
-
-def start_channels(app: FastAPI, container: Container) -> None:
-    """CHANNELS: startup of every channel — build it from the container and register its
-    ChannelSender in ``container.delivery``. Add new channels here."""
-    settings = container.settings
-    secret = load_secret_key(
-        settings.secret_key.get_secret_value() if settings.secret_key else None, settings.secret_key_file
-    )
-    app.state.webchat = WebchatChannel.start(
-        secret=secret,
+def channel_context(container: Container) -> ChannelContext:
+    return ChannelContext(
         engine=container.engine,
         store=container.store,
-        history=container.transcript,
         delivery=container.delivery,
+        history=container.transcript,
+        clock=container.clock,
     )
-    if settings.telegram_bot_token:  # Telegram: webhook route + sender for agents' messages
-        app.state.telegram = start_telegram(settings, container)
+
+
+async def start_channels(channels: list[Channel], container: Container) -> None:
+    """Start every enabled channel and register its sender for agents' messages."""
+    context = channel_context(container)
+    for channel in channels:
+        await channel.start(context)
+        container.delivery.register(channel.sender)
+
+
+async def close_channels(channels: list[Channel]) -> None:
+    for channel in reversed(channels):
+        try:
+            await channel.close()
+        except Exception:  # noqa: BLE001 - keep closing the rest
+            log.exception("error while closing the %s channel", channel.name)
 
 
 # -- the app --------------------------------------------------------------------------------------
 def create_app(settings: Settings | None = None, *, container_factory: ContainerFactory = build_container) -> FastAPI:
     settings = settings or Settings()
+    channels = enabled_channels(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         container = await container_factory(settings)
         try:
             app.state.container = container
-            start_channels(app, container)
+            await start_channels(channels, container)
             yield
         finally:
+            await close_channels(channels)
             await container.close()
 
     app = FastAPI(
@@ -283,10 +284,9 @@ def create_app(settings: Settings | None = None, *, container_factory: Container
     app.add_middleware(UnhandledErrors)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
+    app.state.channels = {channel.name: channel for channel in channels}
     app.include_router(health)
-    for router in channel_routers():
-        app.include_router(router)
-    if settings.telegram_bot_token:
-        app.include_router(telegram_webhook_router())
-    app.mount("/webchat/static", StaticFiles(directory=WEBCHAT_STATIC_DIR), name="webchat-static")
+    for channel in channels:
+        for router in channel.routes():
+            app.include_router(router)
     return app

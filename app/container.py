@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
+from typing import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -56,10 +56,11 @@ class Container:
     engine: DialogEngine
     delivery: Delivery
     clock: Callable[[], datetime] = utc_now
-    extras: dict = field(default_factory=dict)  # channel objects that need closing (bots, sessions)
+    # Called in order at close (the transcript's writer, the SMS client, ...).
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def close(self) -> None:
-        for closer in self.extras.get("on_close", []):
+        for closer in self.closers:
             try:
                 await closer()
             except Exception:  # noqa: BLE001 - keep closing the rest
@@ -151,5 +152,5 @@ async def build_container(
         engine=engine,
         delivery=Delivery(),
         clock=clock,
-        extras={"on_close": on_close},
+        closers=on_close,
     )

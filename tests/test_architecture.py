@@ -63,3 +63,32 @@ def test_no_module_reads_the_environment_but_the_settings():
         if reads_environment(path)
     ]
     assert offenders == [], offenders
+
+
+CHANNEL_PACKAGES = sorted(p.name for p in (ROOT / "bots").iterdir() if (p / "__init__.py").exists())
+
+
+def test_only_app_names_a_concrete_channel():
+    """A channel package is imported by itself and by app/ only (adding one = a package
+    under bots/ + one line in app/channels.py)."""
+    violations = []
+    for package in PACKAGES + ("benchmarks",):
+        for path in (ROOT / package).rglob("*.py"):
+            rel = path.relative_to(ROOT).as_posix()
+            if rel.startswith("app/"):
+                continue
+            for module in imported_modules(path):
+                parts = module.split(".")
+                if len(parts) >= 2 and parts[0] == "bots" and parts[1] in CHANNEL_PACKAGES:
+                    if not rel.startswith(f"bots/{parts[1]}/"):
+                        violations.append(f"{rel} imports {module}")
+    assert CHANNEL_PACKAGES, "no channel packages found"
+    assert not violations, "\n".join(violations)
+
+
+def test_every_channel_is_listed_once_in_app():
+    """Each channel package offers ``channel_from_settings`` and app/channels.py lists it."""
+    source = (ROOT / "app" / "channels.py").read_text("utf-8")
+    messengers = [name for name in CHANNEL_PACKAGES if (ROOT / "bots" / name / "channel.py").exists()]
+    for name in messengers:
+        assert source.count(f"{name}.channel_from_settings") == 1, name

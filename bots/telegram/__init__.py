@@ -2,18 +2,16 @@
 
 Public API (for ``app``):
 
-* ``start_channel(settings, container) -> TelegramChannel`` — at app startup: builds the
-  channel, registers its sender in ``container.delivery``, closes with the container.
-* ``build_channel(settings, container) -> TelegramChannel`` — bot, dispatcher, sender;
-  ``channel.sender`` is the ``ChannelSender`` to register in ``container.delivery``;
-  ``await channel.startup()`` / ``await channel.close()`` around the app's life.
-* ``make_webhook_router(channel_of=...)`` — FastAPI router with ``POST /webhooks/telegram``
-  (finds the channel at ``app.state.telegram`` by default).
+* ``channel_from_settings(settings) -> TelegramChannel | None`` — the
+  :class:`bots.channel.Channel` (its routes: ``POST /webhooks/telegram``), or None without
+  a token.
+* ``build_channel(settings, container) -> TelegramChannel`` — bound at once to a
+  container's engine and store (long polling).
 * ``set_webhook(settings)``, ``delete_webhook(settings)``, ``run_polling(settings, container)``
   — for ``isp-support telegram set-webhook`` / ``poll``.
 """
 
-from bots.telegram.channel import TelegramChannel, build_channel, start_channel
+from bots.telegram.channel import TelegramChannel, build_channel, channel_from_settings
 from bots.telegram.config import WEBHOOK_PATH, TelegramConfig, TelegramNotConfigured
 from bots.telegram.runner import delete_webhook, run_polling, set_webhook
 from bots.telegram.sender import TelegramSender
@@ -26,9 +24,9 @@ __all__ = [
     "TelegramNotConfigured",
     "TelegramSender",
     "build_channel",
+    "channel_from_settings",
     "delete_webhook",
     "make_webhook_router",
     "run_polling",
     "set_webhook",
-    "start_channel",
 ]

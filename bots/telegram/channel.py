@@ -21,7 +21,7 @@ import logging
 import traceback
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Protocol
+from typing import TYPE_CHECKING, Any, AsyncIterator, Sequence
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.exceptions import TelegramAPIError
@@ -35,18 +35,19 @@ from bots.telegram.handlers import build_router
 from bots.telegram.rendering import ReplyRenderer
 from bots.telegram.sender import TelegramSender, chat_id_for_api
 from bots.telegram.texts import GROUP_CHAT_NOTE
-from dialogs.messages import Inbound, TurnResult
+from bots.channel import Channel, ChannelContext, ChannelNotStarted, TurnHandler, running_channel
+from dialogs.delivery import DeliveryResult
+from dialogs.messages import Inbound
 from dialogs.state.base import StateStore
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 UPDATE_CLAIM_TTL = 48 * 3600.0  # Telegram keeps an unconfirmed update for 24 hours
 GROUP_NOTE_INTERVAL = 3600.0  # at most one "write me in private" per group per hour
-
-
-class Engine(Protocol):
-    async def handle(self, inbound: Inbound) -> TurnResult: ...
 
 
 class WebhookOutcome:
@@ -131,26 +132,25 @@ class _UpdateGate(BaseMiddleware):
                 return None
 
 
-class TelegramChannel:
+class TelegramChannel(Channel):
     """Everything the Telegram adapter runs: bot, dispatcher, sender, background work."""
+
+    name = CHANNEL
+    max_buttons = 100  # inline keyboard: Telegram allows up to 100 buttons
 
     def __init__(
         self,
         config: TelegramConfig,
         *,
-        engine: Engine,
-        store: StateStore,
+        engine: TurnHandler | None = None,
+        store: StateStore | None = None,
         bot: Bot | None = None,
         concurrency: int = 16,
         processing_timeout: float = 120.0,
         claim_timeout: float = 5.0,
     ) -> None:
         self.config = config
-        self.engine = engine
-        self.store = store
         self.bot = bot or make_bot(config)
-        self.renderer = ReplyRenderer(store)
-        self.sender = TelegramSender(self.bot, self.renderer)
         self.chat_locks = _ChatLocks()
         self.processing_timeout = processing_timeout
         self.claim_timeout = claim_timeout
@@ -162,6 +162,46 @@ class TelegramChannel:
         self.dispatcher["channel"] = self
         self.dispatcher.update.outer_middleware(_UpdateGate(self))
         self.dispatcher.include_router(build_router())
+        self.engine: TurnHandler | None = None
+        if engine is not None and store is not None:
+            self._bind(engine, store)
+
+    def _bind(self, engine: TurnHandler, store: StateStore) -> None:
+        self.engine = engine
+        self.store = store
+        self.renderer = ReplyRenderer(store)
+        self._sender = TelegramSender(self.bot, self.renderer)
+
+    # -- the Channel contract -------------------------------------------------------------
+    def can_delete_messages(self) -> bool:
+        return True
+
+    def can_ask_for_phone(self) -> bool:
+        return True
+
+    @property
+    def sender(self) -> TelegramSender:
+        if self.engine is None:
+            raise ChannelNotStarted("the Telegram channel has not started")
+        return self._sender
+
+    def routes(self) -> Sequence[APIRouter]:
+        from bots.telegram.webhook import make_webhook_router  # the webhook imports this module
+
+        return [make_webhook_router(lambda request: running_channel(request, CHANNEL))]
+
+    async def start(self, context: ChannelContext) -> None:
+        """Inside the running loop: bind to the engine, and publish the command menu in
+        the background (startup does not wait on api.telegram.org)."""
+        if self.engine is None:
+            self._bind(context.engine, context.store)
+        if not self.config.webhook_secret:
+            log.warning(
+                "Telegram: TELEGRAM_WEBHOOK_SECRET is not set, so %s refuses every update; "
+                "set it (and run `isp-support telegram set-webhook`) or use `isp-support telegram poll`",
+                WEBHOOK_PATH,
+            )
+        self.run_in_background(self.startup())
 
     # -- lifecycle ------------------------------------------------------------------------
     async def startup(self, *, commands_timeout: float = 10.0) -> None:
@@ -279,7 +319,7 @@ class TelegramChannel:
             await self._delete_quietly(message.chat.id, message.message_id)
         if result.duplicate or not result.replies:
             return  # already answered, or an agent holds the conversation
-        await self.sender.send(inbound.user_id, result.replies)
+        self._log_failure(await self.sender.send(inbound.user_id, result.replies))
 
     async def converse_button(self, callback: CallbackQuery, update_id: int, *, payload: str) -> None:
         chat_id = callback.message.chat.id
@@ -293,7 +333,7 @@ class TelegramChannel:
         result = await self.engine.handle(inbound)
         if result.duplicate or not result.replies:
             return
-        await self.sender.send(inbound.user_id, result.replies)
+        self._log_failure(await self.sender.send(inbound.user_id, result.replies))
 
     async def answer_callback(self, callback: CallbackQuery) -> None:
         try:
@@ -302,7 +342,12 @@ class TelegramChannel:
             log.info("Telegram: callback answer failed: %s", describe_error(error))
 
     async def say(self, chat_id: str, text: str) -> None:
-        await self.sender.say(chat_id, text)
+        self._log_failure(await self.sender.say(chat_id, text))
+
+    @staticmethod
+    def _log_failure(result: DeliveryResult) -> None:
+        if not result.sent:
+            log.error("Telegram: reply not delivered: %s", result.detail or result.reason)
 
     async def note_group_chat(self, chat_id: str) -> None:
         """In a group the bot says only "write me in private", and not on every message."""
@@ -318,25 +363,15 @@ class TelegramChannel:
             log.warning("Telegram: could not delete a secret-carrying message: %s", describe_error(error))
 
 
+def channel_from_settings(settings: Any, **options: Any) -> TelegramChannel | None:
+    """On when ``TELEGRAM_BOT_TOKEN`` is set."""
+    if not getattr(settings, "telegram_bot_token", None):
+        return None
+    return TelegramChannel(TelegramConfig.from_settings(settings), **options)
+
+
 def build_channel(settings: Any, container: Any, **options: Any) -> TelegramChannel:
-    """The channel from settings-like and container-like objects (``engine``, ``store``)."""
+    """The channel bound to a container-like object (``engine``, ``store``): for polling."""
     return TelegramChannel(
         TelegramConfig.from_settings(settings), engine=container.engine, store=container.store, **options
     )
-
-
-def start_channel(settings: Any, container: Any, **options: Any) -> TelegramChannel:
-    """For the app's startup (inside the running loop): build the channel, register its
-    sender in ``container.delivery``, close it with the container, and publish the
-    command menu in the background (startup does not wait on api.telegram.org)."""
-    channel = build_channel(settings, container, **options)
-    if not channel.config.webhook_secret:
-        log.warning(
-            "Telegram: TELEGRAM_WEBHOOK_SECRET is not set, so %s refuses every update; "
-            "set it (and run `isp-support telegram set-webhook`) or use `isp-support telegram poll`",
-            WEBHOOK_PATH,
-        )
-    container.delivery.register(channel.sender)
-    container.extras.setdefault("on_close", []).append(channel.close)
-    channel.run_in_background(channel.startup())
-    return channel

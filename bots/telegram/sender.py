@@ -5,9 +5,26 @@ from __future__ import annotations
 from typing import Sequence
 
 from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 
 from bots.telegram.rendering import ReplyRenderer
+from dialogs.delivery import DeliveryResult
 from dialogs.messages import Reply
+
+# What an agent reads when a message did not reach the subscriber.
+BLOCKED = "Абонент заблокировал бота в Telegram: сообщение не доставлено."
+REFUSED = "Telegram отказал в доставке: {error}"
+UNREACHABLE = "Telegram сейчас недоступен; повторите позже."
+
+
+def _detail(error: TelegramAPIError) -> str:
+    return f"{type(error).__name__}: {error.message}"
 
 
 def chat_id_for_api(user_id: str) -> int | str:
@@ -19,10 +36,11 @@ def chat_id_for_api(user_id: str) -> int | str:
 
 
 class TelegramSender:
-    """``ChannelSender`` for Telegram (registered in ``container.delivery``).
+    """The Telegram channel's :class:`dialogs.delivery.Sender`.
 
     Flood control (429 ``retry_after``) is honoured by the bot's session middleware.
-    Telegram errors (the subscriber blocked the bot, ...) reach the caller.
+    Telegram's refusals come back as a failed :class:`DeliveryResult` with a reason an
+    agent can act on (the subscriber blocked the bot, the chat is gone, ...).
     """
 
     channel = "telegram"
@@ -31,14 +49,24 @@ class TelegramSender:
         self.bot = bot
         self.renderer = renderer
 
-    async def send(self, user_id: str, replies: Sequence[Reply]) -> None:
+    async def send(self, user_id: str, replies: Sequence[Reply]) -> DeliveryResult:
+        sent: list[str] = []
         for message in await self.renderer.render(user_id, replies):
-            await self.bot.send_message(
-                chat_id=chat_id_for_api(user_id),
-                text=message.text,
-                reply_markup=message.reply_markup,
-            )
+            try:
+                result = await self.bot.send_message(
+                    chat_id=chat_id_for_api(user_id),
+                    text=message.text,
+                    reply_markup=message.reply_markup,
+                )
+            except TelegramForbiddenError as error:
+                return DeliveryResult.failed(BLOCKED, detail=_detail(error))
+            except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as error:
+                return DeliveryResult.failed(UNREACHABLE, retryable=True, detail=_detail(error))
+            except TelegramAPIError as error:  # a bad request and the rest: final
+                return DeliveryResult.failed(REFUSED.format(error=error.message), detail=_detail(error))
+            sent.append(str(result.message_id))
+        return DeliveryResult.ok(*sent)
 
-    async def say(self, user_id: str, text: str) -> None:
+    async def say(self, user_id: str, text: str) -> DeliveryResult:
         """A plain note from the adapter itself (group note, "text only", ...)."""
-        await self.send(user_id, [Reply(text=text)])
+        return await self.send(user_id, [Reply(text=text)])

@@ -19,15 +19,8 @@ from bots.telegram.config import WEBHOOK_PATH
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-def channel_from_app_state(request: Request) -> TelegramChannel | None:
-    return getattr(request.app.state, "telegram", None)
-
-
-def make_webhook_router(
-    channel_of: Callable[[Request], TelegramChannel | None] = channel_from_app_state,
-) -> APIRouter:
-    """``channel_of`` finds the running channel for a request (default:
-    ``app.state.telegram``, set by the app's startup)."""
+def make_webhook_router(channel_of: Callable[[Request], TelegramChannel | None]) -> APIRouter:
+    """``channel_of`` finds the running channel for a request."""
     router = APIRouter()
 
     @router.post(WEBHOOK_PATH, include_in_schema=False)

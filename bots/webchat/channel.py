@@ -1,43 +1,73 @@
-"""What the web chat routes need at run time, built once per app from the container's parts."""
+"""The web chat as a :class:`bots.channel.Channel`: the widget's HTTP + WebSocket API."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Any, Sequence
 
-from bots.webchat.live import Mailbox, WebchatSender
-from bots.webchat.schemas import TranscriptEntryLike
-from bots.webchat.tokens import SessionSigner
-from dialogs.delivery import Delivery
-from dialogs.messages import Inbound, TurnResult
+from fastapi import APIRouter
+
+from bots.channel import Channel, ChannelContext, ChannelNotStarted, HistorySource, TurnHandler
+from bots.webchat.live import CHANNEL, Mailbox, WebchatSender
+from bots.webchat.tokens import SessionSigner, load_secret_key
+from dialogs.delivery import Sender
 from dialogs.state.base import StateStore
 
 
-class HistorySource(Protocol):
-    """The conversation transcript as the web chat reads it (dispatcher's Transcript)."""
+class WebchatChannel(Channel):
+    name = CHANNEL
+    max_buttons = 12  # the widget wraps buttons; more than a dozen is a wall
 
-    async def history(self, conversation_key: str, limit: int = 50) -> Sequence[TranscriptEntryLike]: ...
+    def __init__(self, secret: bytes) -> None:
+        self.signer = SessionSigner(secret)
+        self._engine: TurnHandler | None = None
+        self._store: StateStore | None = None
+        self._history: HistorySource | None = None
+        self._mailbox: Mailbox | None = None
+        self._sender: WebchatSender | None = None
+
+    def routes(self) -> Sequence[APIRouter]:
+        from bots.webchat.routes import webchat_routers  # the routes import this module
+
+        return webchat_routers()
+
+    async def start(self, context: ChannelContext) -> None:
+        if context.history is None:
+            raise ValueError("the web chat needs the transcript (history)")
+        self._engine, self._store, self._history = context.engine, context.store, context.history
+        self._mailbox = Mailbox(context.store)
+        self._sender = WebchatSender(context.store, self._mailbox)
+
+    # What the routes use; each exists once the channel started.
+    @property
+    def engine(self) -> TurnHandler:
+        return _started(self._engine)
+
+    @property
+    def store(self) -> StateStore:
+        return _started(self._store)
+
+    @property
+    def history(self) -> HistorySource:
+        return _started(self._history)
+
+    @property
+    def mailbox(self) -> Mailbox:
+        return _started(self._mailbox)
+
+    @property
+    def sender(self) -> Sender:
+        return _started(self._sender)
 
 
-class TurnHandler(Protocol):
-    """The dialog engine as the web chat sees it."""
+def _started(part):
+    if part is None:
+        raise ChannelNotStarted("the web chat channel has not started")
+    return part
 
-    async def handle(self, inbound: Inbound) -> TurnResult: ...
 
-
-@dataclass(frozen=True)
-class WebchatChannel:
-    signer: SessionSigner
-    engine: TurnHandler
-    store: StateStore
-    mailbox: Mailbox
-    history: HistorySource
-
-    @classmethod
-    def start(
-        cls, *, secret: bytes, engine: TurnHandler, store: StateStore, history: HistorySource, delivery: Delivery
-    ) -> "WebchatChannel":
-        """Build the channel and register its sender, so agents and the engine can push to widgets."""
-        mailbox = Mailbox(store)
-        delivery.register(WebchatSender(store, mailbox))
-        return cls(signer=SessionSigner(secret), engine=engine, store=store, mailbox=mailbox, history=history)
+def channel_from_settings(settings: Any) -> WebchatChannel:
+    """Always on. ``secret_key`` (or the key kept in ``secret_key_file``) signs session tokens."""
+    secret = getattr(settings, "secret_key", None)
+    return WebchatChannel(
+        load_secret_key(secret.get_secret_value() if secret else None, settings.secret_key_file)
+    )

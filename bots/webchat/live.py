@@ -1,7 +1,7 @@
 """Messages pushed to a web chat session outside a request/response turn.
 
 Agent messages and asynchronous bot messages reach the widget through its WebSocket.
-``WebchatSender`` (the channel's :class:`dialogs.delivery.ChannelSender`) keeps each
+``WebchatSender`` (the channel's :class:`dialogs.delivery.Sender`) keeps each
 pushed event in a short mailbox in the StateStore and publishes it on the topic
 ``webchat:<session_id>``. A WebSocket subscribes to that topic (so it works across
 processes with Redis) and first replays what the mailbox holds after the last event
@@ -84,7 +84,7 @@ class Mailbox:
 
 
 class WebchatSender:
-    """``dialogs.delivery.ChannelSender`` for the web chat."""
+    """``dialogs.delivery.Sender`` for the web chat."""
 
     channel = CHANNEL
 

@@ -28,6 +28,7 @@ from fastapi.responses import FileResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from bots.channel import running_channel
 from bots.webchat.channel import WebchatChannel
 from bots.webchat.live import CHANNEL, topic_for
 from bots.webchat.schemas import HistoryMessage, HistoryOut, MessageIn, MessagesOut, SessionCreated
@@ -44,7 +45,7 @@ _bearer = HTTPBearer(auto_error=False, description="The `token` from `POST /api/
 
 
 async def _channel(request: Request) -> WebchatChannel:
-    return request.app.state.webchat
+    return running_channel(request, CHANNEL)
 
 
 def conversation_key(session_id: str) -> str:
@@ -129,7 +130,7 @@ async def live_messages(websocket: WebSocket) -> None:
 
 
 async def _serve_live(websocket: WebSocket) -> None:
-    channel: WebchatChannel = websocket.app.state.webchat
+    channel: WebchatChannel = websocket.app.state.channels[CHANNEL]
     await websocket.accept()
     token = websocket.query_params.get("token")
     if token is None:
@@ -241,6 +242,19 @@ async def widget_css() -> FileResponse:
 @files.get("/", include_in_schema=False)
 async def demo_page() -> FileResponse:
     return FileResponse(STATIC_DIR / "demo.html", media_type="text/html; charset=utf-8")
+
+
+_STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".html": "text/html; charset=utf-8"}
+_STATIC_FILES = {path.name: path for path in STATIC_DIR.iterdir() if path.suffix in _STATIC_TYPES}
+
+
+@files.get("/webchat/static/{name}", include_in_schema=False)
+async def static_file(name: str) -> FileResponse:
+    """The widget's files by name (only the files shipped in static/: no path walking)."""
+    path = _STATIC_FILES.get(name)
+    if path is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"No file {name!r} in the widget's static files.")
+    return FileResponse(path, media_type=_STATIC_TYPES[path.suffix])
 
 
 def webchat_routers() -> list[APIRouter]:

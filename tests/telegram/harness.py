@@ -51,7 +51,7 @@ class TelegramHarness:
 
     @property
     def channel(self):
-        return self.app.state.telegram
+        return self.app.state.channels["telegram"]
 
     @property
     def container(self):
