@@ -226,6 +226,7 @@ def channel_context(container: Container) -> ChannelContext:
         store=container.store,
         delivery=container.delivery,
         history=container.transcript,
+        receipts=container.receipts,
         clock=container.clock,
     )
 

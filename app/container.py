@@ -29,6 +29,7 @@ from dialogs.state.base import StateStore
 from dialogs.turn import Services, SmsSender, VerifyPolicy
 from dispatcher.callbacks import CallbackQueue
 from dispatcher.handoffs import HandoffQueue
+from dispatcher.receipts import Receipts
 from dispatcher.transcript import BufferedTranscript, Transcript
 from migrations.runner import upgrade
 from storage import utc_now
@@ -55,6 +56,7 @@ class Container:
     nlu: NLU
     engine: DialogEngine
     delivery: Delivery
+    receipts: Receipts
     clock: Callable[[], datetime] = utc_now
     # Called in order at close (the transcript's writer, the SMS client, ...).
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -151,6 +153,7 @@ async def build_container(
         nlu=nlu,
         engine=engine,
         delivery=Delivery(),
+        receipts=Receipts(sessions, clock=clock),
         clock=clock,
         closers=on_close,
     )

@@ -37,6 +37,7 @@ __all__ = [
     "Channel",
     "ChannelContext",
     "ChannelNotStarted",
+    "ReceiptLog",
     "DeliveryResult",
     "Sender",
     "TurnHandler",
@@ -56,6 +57,22 @@ class HistorySource(Protocol):
     async def history(self, conversation_key: str, limit: int = 50) -> Sequence[Any]: ...
 
 
+class ReceiptLog(Protocol):
+    """Where a channel records what its messenger later reports about a sent message
+    (``dispatcher.receipts.Receipts``); the console shows it."""
+
+    async def record(
+        self,
+        channel: str,
+        provider_message_id: str,
+        status: str,
+        *,
+        error_code: str | None = None,
+        error_message: str | None = None,
+        conversation_key: str | None = None,
+    ) -> None: ...
+
+
 @dataclass(frozen=True)
 class ChannelContext:
     """What a channel gets from the composition root at start."""
@@ -64,6 +81,7 @@ class ChannelContext:
     store: StateStore
     delivery: Delivery
     history: HistorySource | None = None
+    receipts: ReceiptLog | None = None
     clock: Clock = utc_now
 
 

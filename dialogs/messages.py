@@ -48,6 +48,9 @@ class Reply:
         )
 
 
+TYPED, BUTTON, CONTACT = "typed", "button", "contact"
+
+
 @dataclass(frozen=True, slots=True)
 class Inbound:
     channel: str  # "webchat", "telegram", "whatsapp", "viber"
@@ -59,6 +62,16 @@ class Inbound:
     # a Telegram contact shared by its own owner, a phone shared in Viber).
     vouched_phone: str | None = None
     display_name: str | None = None
+    # How the message came: typed text, a button press, a shared contact. Unset: read
+    # from the fields (a payload is a button; a vouched phone without text a contact).
+    via: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.via is None:
+            via = BUTTON if self.payload else CONTACT if self.vouched_phone and not self.text else TYPED
+            object.__setattr__(self, "via", via)
+        elif self.via not in (TYPED, BUTTON, CONTACT):
+            raise ValueError(f"unknown Inbound.via {self.via!r}")
 
     @property
     def conversation_key(self) -> str:

@@ -93,3 +93,21 @@ class TranscriptMessage(Base):
     text: Mapped[str] = mapped_column(Text)
     author: Mapped[str | None] = mapped_column(String(100))  # agent name for "agent"
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class DeliveryReceipt(Base):
+    """The furthest status a messenger reported for one message we sent."""
+
+    __tablename__ = "delivery_receipts"
+    __table_args__ = (
+        Index("uq_delivery_receipt_message", "channel", "provider_message_id", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    provider_message_id: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20))  # queued | sent | delivered | read | failed | undelivered
+    error_code: Mapped[str | None] = mapped_column(String(20))
+    error_message: Mapped[str | None] = mapped_column(String(300))
+    conversation_key: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
