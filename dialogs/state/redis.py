@@ -11,7 +11,7 @@ import asyncio
 import logging
 import math
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
@@ -19,6 +19,7 @@ from redis.asyncio.connection import BlockingConnectionPool, ConnectionPool
 from redis.asyncio.lock import Lock
 from redis.exceptions import LockNotOwnedError, RedisError
 
+from dialogs.state._fanout import PubSubFanout
 from dialogs.state._subscription import SubscriberInbox
 from dialogs.state.base import LockTimeout, StateStore
 
@@ -35,8 +36,6 @@ end
 return count
 """
 
-_RECONNECT_FIRST_DELAY = 0.1  # seconds; doubles per failure ...
-_RECONNECT_MAX_DELAY = 5.0  # ... up to this
 
 
 def _milliseconds(seconds: float | None) -> int | None:
@@ -57,10 +56,8 @@ def _text(raw: bytes | str | None) -> str | None:
 class RedisStateStore(StateStore):
     """``client`` stays the caller's: ``close`` closes only a client made by ``from_url``.
 
-    Every subscription holds a Redis connection of its own while it is open. Those
-    come from a separate pool (same server and options as ``client``, at most
-    ``max_subscriptions``), so open subscriptions can never use up the connections
-    that commands need.
+    Every live-event subscription of the process shares one Redis connection, kept
+    apart from the connections commands use (``_fanout``).
     """
 
     def __init__(
@@ -69,20 +66,18 @@ class RedisStateStore(StateStore):
         prefix: str = "isp:",
         *,
         subscriber_queue_size: int = 1000,
-        max_subscriptions: int = 10_000,
         lock_poll_interval: float = 0.05,
         ping_timeout: float = 2.0,
     ) -> None:
         self._client = client
         self._prefix = prefix
         self._subscriber_queue_size = subscriber_queue_size
-        self._max_subscriptions = max_subscriptions
         self._subscription_pool: ConnectionPool | None = None  # made on first subscribe
+        self._fanout: PubSubFanout | None = None
         self._lock_poll_interval = lock_poll_interval
         self._ping_timeout = ping_timeout
         self._owns_client = False
         self._incr_in_window = client.register_script(_INCR_IN_WINDOW)
-        self._pumps: dict[SubscriberInbox, asyncio.Task[None]] = {}  # open subscriptions
         self._closed = False
 
     @classmethod
@@ -169,68 +164,32 @@ class RedisStateStore(StateStore):
 
     @asynccontextmanager
     async def subscribe(self, topic: str) -> AsyncIterator[SubscriberInbox]:
-        """Each subscription holds its own connection; a background task moves its
-        events into a bounded inbox, so a slow reader never makes Redis buffer (and
-        eventually cut off) the connection."""
+        """Every subscription of this process shares one Redis connection (see
+        ``_fanout``); each gets its own bounded inbox, so a slow reader never makes Redis
+        buffer (and eventually cut off) the connection, nor slows the others."""
         if self._closed:
             raise RuntimeError("the state store is closed")
         channel = self._channel(topic)
         inbox = SubscriberInbox(topic, self._subscriber_queue_size)
-        pubsub = PubSub(self._subscriptions_pool())
-        pump: asyncio.Task[None] | None = None
+        fanout = self._live_events()
+        await fanout.add(channel, inbox)
         try:
-            await pubsub.subscribe(channel)
-            await self._until_subscribed(pubsub)
-            pump = asyncio.create_task(self._pump(pubsub, inbox), name=f"state-subscribe:{topic}")
-            self._pumps[inbox] = pump
             yield inbox
         finally:
-            self._pumps.pop(inbox, None)
             inbox.close()
-            if pump is not None:
-                pump.cancel()
-                with suppress(asyncio.CancelledError):
-                    await pump
-            with suppress(RedisError, OSError):
-                await pubsub.unsubscribe(channel)
-            await pubsub.aclose()
+            if not self._closed:
+                await fanout.remove(channel, inbox)
 
-    def _subscriptions_pool(self) -> ConnectionPool:
-        if self._subscription_pool is None:
+    def _live_events(self) -> PubSubFanout:
+        if self._fanout is None:
             commands = self._client.connection_pool
+            # Its own single-connection pool: the subscription connection is never one
+            # that commands need.
             self._subscription_pool = ConnectionPool(
-                connection_class=commands.connection_class,
-                max_connections=self._max_subscriptions,
-                **commands.connection_kwargs,
+                connection_class=commands.connection_class, max_connections=1, **commands.connection_kwargs
             )
-        return self._subscription_pool
-
-    @staticmethod
-    async def _until_subscribed(pubsub: PubSub) -> None:
-        # SUBSCRIBE is only sent; waiting for its confirmation is what guarantees
-        # that everything published after ``subscribe`` returns is delivered.
-        while True:
-            reply = await pubsub.get_message(timeout=None)
-            if reply is not None and reply["type"] == "subscribe":
-                return
-
-    @staticmethod
-    async def _pump(pubsub: PubSub, inbox: SubscriberInbox) -> None:
-        delay = _RECONNECT_FIRST_DELAY
-        while True:
-            try:
-                # Blocks until a message; after a lost connection the next read
-                # reconnects and redis-py subscribes again. Events published while
-                # disconnected are lost: live events are best-effort by design.
-                reply = await pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
-            except (RedisError, OSError) as error:
-                log.warning("live events of %r: Redis unreachable (%s); retrying in %.1f s", inbox.topic, error, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, _RECONNECT_MAX_DELAY)
-                continue
-            delay = _RECONNECT_FIRST_DELAY
-            if reply is not None and reply["type"] == "message":
-                inbox.put(_text(reply["data"]))
+            self._fanout = PubSubFanout(lambda: PubSub(self._subscription_pool))
+        return self._fanout
 
     # -- lifecycle ------------------------------------------------------------------------------------
     async def ping(self) -> bool:
@@ -245,9 +204,8 @@ class RedisStateStore(StateStore):
         if self._closed:
             return
         self._closed = True
-        for inbox, pump in tuple(self._pumps.items()):
-            pump.cancel()  # no reconnecting once closed
-            inbox.close()
+        if self._fanout is not None:
+            await self._fanout.close()
         if self._subscription_pool is not None:
             await self._subscription_pool.aclose()
         if self._owns_client:

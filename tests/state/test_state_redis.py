@@ -109,6 +109,35 @@ async def test_subscriptions_do_not_use_up_command_connections(redis_url, prefix
         await store.close()
 
 
+async def test_every_subscription_of_a_process_shares_one_connection(redis_url, raw, prefix):
+    """Thousands of open WebSockets must not mean thousands of Redis connections."""
+    name = f"state-test-{uuid.uuid4().hex[:8]}"
+    client = aioredis.from_url(redis_url, client_name=name)
+    store = RedisStateStore(client, prefix=prefix)
+    try:
+        async with store.subscribe("a") as a1, store.subscribe("a") as a2, store.subscribe("b") as b:
+            subscribers = [i for i in await raw.client_list() if i.get("name") == name and i.get("cmd") == "subscribe"]
+            assert len(subscribers) == 1
+            assert dict(await raw.pubsub_numsub(f"{prefix}ch:a", f"{prefix}ch:b")) == {
+                f"{prefix}ch:a": 1,
+                f"{prefix}ch:b": 1,
+            }
+            await store.publish("a", "to both of a")
+            await store.publish("b", "to b")
+            assert await asyncio.wait_for(anext(a1), 2) == "to both of a"
+            assert await asyncio.wait_for(anext(a2), 2) == "to both of a"
+            assert await asyncio.wait_for(anext(b), 2) == "to b"
+        # the last listener of a channel leaving unsubscribes it
+        for _ in range(50):
+            if dict(await raw.pubsub_numsub(f"{prefix}ch:a")) == {f"{prefix}ch:a": 0}:
+                break
+            await asyncio.sleep(0.02)
+        assert dict(await raw.pubsub_numsub(f"{prefix}ch:a")) == {f"{prefix}ch:a": 0}
+    finally:
+        await store.close()
+        await client.aclose()
+
+
 async def test_subscription_survives_a_dropped_connection(redis_url, raw, prefix):
     name = f"state-test-{uuid.uuid4().hex[:8]}"
     client = aioredis.from_url(redis_url, client_name=name)
