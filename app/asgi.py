@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.channels import enabled_channels
 from app.container import Container, build_container
+from app.metrics import HttpMetrics, MeteredEngine, MeteredSender, metrics_router
 from app.settings import Settings
 from bots.channel import Channel, ChannelContext
 
@@ -201,12 +202,19 @@ async def _database_ok(container: Container) -> None:
 health = APIRouter(tags=["operations"])
 
 
+@health.get("/healthz", summary="Liveness")
+async def healthz() -> dict:
+    """200 while the process serves requests; dependencies are `/readyz`'s business (a
+    load balancer that restarted processes whenever Redis blinked would make it worse)."""
+    return {"status": "ok"}
+
+
 @health.get(
-    "/healthz",
-    summary="Liveness and dependencies",
+    "/readyz",
+    summary="Readiness: the database and the state store answer",
     responses={503: {"description": "The database or the state store is unavailable"}},
 )
-async def healthz(request: Request) -> JSONResponse:
+async def readyz(request: Request) -> JSONResponse:
     """200 when the database answers `SELECT 1` and the state store (Redis when configured)
     answers a ping; 503 naming what failed."""
     container: Container = request.app.state.container
@@ -222,7 +230,7 @@ async def healthz(request: Request) -> JSONResponse:
 # -- channels -------------------------------------------------------------------------------------
 def channel_context(container: Container) -> ChannelContext:
     return ChannelContext(
-        engine=container.engine,
+        engine=MeteredEngine(container.engine),
         store=container.store,
         delivery=container.delivery,
         history=container.transcript,
@@ -236,7 +244,7 @@ async def start_channels(channels: list[Channel], container: Container) -> None:
     context = channel_context(container)
     for channel in channels:
         await channel.start(context)
-        container.delivery.register(channel.sender)
+        container.delivery.register(MeteredSender(channel.sender))
 
 
 async def close_channels(channels: list[Channel]) -> None:
@@ -270,7 +278,7 @@ def create_app(settings: Settings | None = None, *, container_factory: Container
         description=(
             "Subscribers talk to one dialog engine through Telegram, WhatsApp, Viber and the "
             "website chat widget. This API serves the web chat (`/api/webchat`), the widget "
-            "(`/widget.js`), and operations (`/healthz`).\n\n"
+            "(`/widget.js`), and operations (`/healthz`, `/readyz`, `/metrics`).\n\n"
             'Errors are JSON: `{"error": {"code": "...", "message": "..."}}`.'
         ),
         openapi_tags=[
@@ -282,11 +290,14 @@ def create_app(settings: Settings | None = None, *, container_factory: Container
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     # Added last = outermost: the size limit answers before anything reads the body.
+    app.add_middleware(HttpMetrics)
     app.add_middleware(UnhandledErrors)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
     app.state.channels = {channel.name: channel for channel in channels}
+    app.state.metrics_multiprocess = settings.prometheus_multiproc_dir is not None
     app.include_router(health)
+    app.include_router(metrics_router)
     for channel in channels:
         for router in channel.routes():
             app.include_router(router)

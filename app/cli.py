@@ -23,11 +23,19 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
 def _logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    handler = logging.StreamHandler()
+    if settings.log_format == "json":
+        from pythonjsonlogger.json import JsonFormatter
+
+        # One object per line for a log shipper: timestamp, level, logger, message.
+        handler.setFormatter(JsonFormatter(LOG_FORMAT, rename_fields={"levelname": "level", "name": "logger"}))
+    else:
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    logging.basicConfig(level=settings.log_level.upper(), handlers=[handler], force=True)
     if settings.log_level.upper() != "DEBUG":
         logging.getLogger("alembic").setLevel(logging.WARNING)  # a line per plugin on every start
     # Never, even at DEBUG: aiosqlite logs every SQL parameter (SMS codes, password
@@ -37,15 +45,21 @@ def _logging(settings: Settings) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from app.asgi import create_app
+    from app.server import WorkersNeedSharedState, serve
 
     settings = _settings(args)
     _logging(settings)
-    app = create_app(settings)
-    print(f"isp-support: web chat on http://{settings.host}:{settings.port}/  (API: /openapi.json, health: /healthz)", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(), proxy_headers=True)
+    workers = args.workers or settings.workers
+    print(
+        f"isp-support: web chat on http://{settings.host}:{settings.port}/  "
+        f"(API: /openapi.json, health: /healthz, metrics: /metrics; {workers} process(es))",
+        flush=True,
+    )
+    try:
+        serve(settings, workers)
+    except WorkersNeedSharedState as error:
+        print(f"isp-support: {error}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -191,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true", help="load the demo subscribers into an empty database")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--workers", type=int, help="server processes (gunicorn + uvicorn workers; >1 needs REDIS_URL); default WORKERS or 1"
+    )
     serve.set_defaults(func=cmd_serve)
 
     imp = sub.add_parser("import-subscribers", help="import (upsert) subscribers from a CSV file")

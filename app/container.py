@@ -100,13 +100,40 @@ def make_sms_sender(settings: Settings, sessions: async_sessionmaker, clock: Cal
     return OutboxSmsSender(sessions, clock=clock, log_text=settings.demo)
 
 
+def make_directory(settings: Settings) -> Directory:
+    return Directory(settings.reference_dir) if settings.reference_dir else default_directory()
+
+
+async def prepare_database(
+    settings: Settings, db_engine: AsyncEngine, *, clock: Callable[[], datetime] = utc_now
+) -> None:
+    """What runs once per start, before any request: migrations, then (``--demo``) the
+    demo data into an empty database. ``serve --workers N`` runs it in the parent."""
+    await upgrade(db_engine)
+    if settings.demo:
+        sessions = make_sessionmaker(db_engine)
+        profile = PASSWORD_PROFILES[settings.password_hash_profile]
+        if await load_demo_if_empty(sessions, make_directory(settings), clock(), profile=profile):
+            log.info("demo subscribers loaded (see README: 1000001/demo1 … 1000010/demo10)")
+
+
+async def prepare_once(settings: Settings) -> None:
+    db_engine = make_engine(settings.database_url)
+    try:
+        await prepare_database(settings, db_engine)
+    finally:
+        await db_engine.dispose()
+
+
 async def build_container(
     settings: Settings, *, clock: Callable[[], datetime] = utc_now, migrate: bool = True
 ) -> Container:
-    directory = Directory(settings.reference_dir) if settings.reference_dir else default_directory()
+    """Every part, wired. ``migrate``: prepare the database first (migrations, demo
+    data); False where that already ran once (the workers of ``serve --workers``)."""
+    directory = make_directory(settings)
     db_engine = make_engine(settings.database_url)
     if migrate:
-        await upgrade(db_engine)
+        await prepare_database(settings, db_engine, clock=clock)
     sessions = make_sessionmaker(db_engine)
     store = make_state_store(settings.redis_url, prefix=settings.redis_prefix)
     profile = PASSWORD_PROFILES[settings.password_hash_profile]
@@ -137,8 +164,6 @@ async def build_container(
     )
     engine = DialogEngine(services, nlu, transcript=transcript, clock=clock)
     on_close = [transcript.close] + ([sms.aclose] if hasattr(sms, "aclose") else [])
-    if settings.demo and await load_demo_if_empty(sessions, directory, clock(), profile=profile):
-        log.info("demo subscribers loaded (see README: 1000001/demo1 … 1000004/demo4)")
     return Container(
         settings=settings,
         directory=directory,

@@ -3,12 +3,19 @@ nothing else in the code base reads ``os.environ``."""
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def export_for_child_processes(name: str, value: str) -> None:
+    """Put a setting in the environment that forked workers (and the libraries they
+    import, such as prometheus-client) read at start. The one place that writes it."""
+    os.environ[name] = value
 
 
 class Settings(BaseSettings):
@@ -23,6 +30,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     max_body_bytes: int = 64 * 1024  # larger request bodies get 413
+    workers: int = 1  # `serve` processes; more than one needs REDIS_URL (shared state)
+    # Set by `serve --workers N` for its workers (prometheus-client's multi-process mode);
+    # set it yourself only when you run the ASGI app under your own process manager.
+    prometheus_multiproc_dir: Path | None = None
+    log_format: Literal["text", "json"] = "text"  # json: one JSON object per log line
     # Signs web chat session tokens. Unset: a random key is made once and kept in
     # ``secret_key_file`` so sessions survive restarts.
     secret_key: SecretStr | None = None

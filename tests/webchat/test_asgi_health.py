@@ -1,4 +1,4 @@
-"""GET /healthz against the real database and state store of each kind."""
+"""GET /readyz against the real database and state store of each kind; /healthz is liveness."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def closed_port() -> int:
 
 async def test_healthy_with_each_database(database_url, tmp_path):
     async with running_app(make_settings(database_url, tmp_path)) as (_, client):
-        response = await client.get("/healthz")
+        response = await client.get("/readyz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok", "state": "ok"}
 
@@ -29,7 +29,7 @@ async def test_healthy_with_each_database(database_url, tmp_path):
 @pytest.mark.redis
 async def test_healthy_with_redis(sqlite_url, tmp_path, redis_url):
     async with running_app(make_settings(sqlite_url, tmp_path, redis_url=redis_url)) as (_, client):
-        response = await client.get("/healthz")
+        response = await client.get("/readyz")
     assert response.status_code == 200
     assert response.json()["state"] == "ok"
 
@@ -37,7 +37,7 @@ async def test_healthy_with_redis(sqlite_url, tmp_path, redis_url):
 async def test_unreachable_redis_is_503_naming_the_state_store(sqlite_url, tmp_path):
     settings = make_settings(sqlite_url, tmp_path, redis_url=f"redis://127.0.0.1:{closed_port()}/0")
     async with running_app(settings) as (_, client):
-        response = await client.get("/healthz")
+        response = await client.get("/readyz")
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "database": "ok", "state": "failed"}
 
@@ -51,6 +51,14 @@ async def test_unreachable_database_is_503_naming_the_database(sqlite_url, tmp_p
         return container
 
     async with running_app(make_settings(sqlite_url, tmp_path), factory=factory) as (_, client):
-        response = await client.get("/healthz")
+        response = await client.get("/readyz")
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "database": "failed", "state": "ok"}
+
+
+async def test_liveness_does_not_depend_on_redis_or_the_database(sqlite_url, tmp_path):
+    settings = make_settings(sqlite_url, tmp_path, redis_url=f"redis://127.0.0.1:{closed_port()}/0")
+    async with running_app(settings) as (_, client):
+        alive, ready = await client.get("/healthz"), await client.get("/readyz")
+    assert (alive.status_code, alive.json()) == (200, {"status": "ok"})
+    assert ready.status_code == 503
