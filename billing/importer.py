@@ -1,11 +1,17 @@
-"""Import subscribers from a CSV file: validate everything, then upsert by account
-number in one transaction. A file with any bad row imports nothing.
+"""Import subscribers from a CSV file: validate everything (in worker processes for a
+large file), then upsert by account number in one transaction, writing only rows that
+differ from the database. A file with any bad row imports nothing.
 
-Hashing is the slow part (argon2 is slow on purpose), so it runs before the
-transaction opens, in a thread pool (argon2-cffi releases the GIL), reporting
-progress every ``progress_every`` rows. Pick ``profile=BULK`` for large files:
-those hashes are upgraded to the standard profile at each subscriber's first
-login (see billing/passwords.py).
+Hashes the provider's billing keeps (``password_hash``: argon2, bcrypt, PBKDF2) are
+imported as they are — the nightly sync of 750k accounts hashes nothing. Plain
+passwords are hashed before the transaction opens, in a process pool over every core
+(argon2 is slow on purpose), reporting progress every ``progress_every`` rows; pick
+``profile=BULK`` for large files: those hashes are upgraded to the standard profile at
+each subscriber's first login (see billing/passwords.py).
+
+PostgreSQL loads through a binary COPY into a temporary table and one
+``INSERT … ON CONFLICT … WHERE … IS DISTINCT FROM`` upsert; other databases read the
+current rows in chunks and write the new and the changed ones.
 """
 
 from __future__ import annotations
@@ -14,12 +20,12 @@ import asyncio
 import os
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import insert, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing.models import Account, TrustPayment
@@ -35,7 +41,7 @@ from billing.subscriber_file import (
     read_subscriber_file,
 )
 
-__all__ = ["ImportReport", "SubscriberImportError", "import_subscribers", "write_subscribers"]
+__all__ = ["ImportReport", "SubscriberImportError", "check_subscribers", "import_subscribers", "write_subscribers"]
 
 Progress = Callable[[int, int], None]
 CHUNK = 1000  # rows per statement / per IN (...) look-up
@@ -48,6 +54,7 @@ class ImportReport:
     updated: int
     trust_payments: int  # grants recorded from trust_payment_used_at
     seconds: float
+    unchanged: int = 0  # rows equal to what the database holds: not written
 
     @property
     def rows_per_second(self) -> float:
@@ -72,7 +79,7 @@ async def import_subscribers(
     ``progress(done, total)`` is called every ``progress_every`` rows and at the end
     of the hashing; the database write follows in one transaction.
     """
-    subscribers = await asyncio.to_thread(read_subscriber_file, path, directory)
+    subscribers = await asyncio.to_thread(read_subscriber_file, path, directory, processes=workers)
     return await write_subscribers(
         sessions,
         directory,
@@ -84,6 +91,16 @@ async def import_subscribers(
         trust_policy=trust_policy,
         now=now,
     )
+
+
+async def check_subscribers(
+    sessions: async_sessionmaker[AsyncSession], directory: Directory, path: Path | str, *, workers: int | None = None
+) -> int:
+    """``--dry-run``: everything ``import_subscribers`` checks, nothing written.
+    Returns the number of rows; raises SubscriberImportError."""
+    subscribers = await asyncio.to_thread(read_subscriber_file, path, directory, processes=workers)
+    await _check_new_accounts_have_passwords(sessions, subscribers.rows)
+    return len(subscribers.rows)
 
 
 async def write_subscribers(
@@ -102,39 +119,21 @@ async def write_subscribers(
     started = time.perf_counter()
     now = now or datetime.now(timezone.utc)
     rows = subscribers.rows
-
-    existing = await _existing_ids(sessions, [row.account for row in rows])
-    missing_passwords = [
-        f"line {row.line}: password is empty, and account {row.account} is new"
-        for row in rows
-        if row.password is None and row.account not in existing
-    ]
-    if missing_passwords:
-        raise SubscriberImportError(missing_passwords)
-
+    await _check_new_accounts_have_passwords(sessions, rows)
     hashes = await _hash_passwords(rows, profile, workers, progress, max(1, progress_every))
 
-    new = [(row, h) for row, h in zip(rows, hashes) if row.account not in existing]
-    old = [(row, h) for row, h in zip(rows, hashes) if row.account in existing]
     async with sessions() as session, session.begin():
-        ids = dict(existing)
-        for chunk in _chunks(new):
-            result = await session.execute(
-                insert(Account).returning(Account.id, Account.number),
-                [_new_account(row, h, now) for row, h in chunk],
-            )
-            ids.update({number: account_id for account_id, number in result.all()})
-        for chunk in _chunks(old):
-            await session.execute(
-                update(Account),
-                [_changed_account(ids[row.account], row, h, subscribers.optional_columns, now) for row, h in chunk],
-            )
+        if session.bind.dialect.name == "postgresql":
+            created, updated, ids = await _upsert_by_copy(session, rows, hashes, subscribers.optional_columns, now)
+        else:
+            created, updated, ids = await _upsert_in_chunks(session, rows, hashes, subscribers.optional_columns, now)
         granted = await _record_trust_payments(session, directory, rows, ids, trust_policy)
 
     return ImportReport(
         rows=len(rows),
-        created=len(new),
-        updated=len(old),
+        created=created,
+        updated=updated,
+        unchanged=len(rows) - created - updated,
         trust_payments=granted,
         seconds=time.perf_counter() - started,
     )
@@ -145,13 +144,138 @@ def _chunks(items: Sequence, size: int = CHUNK):
         yield items[start : start + size]
 
 
-async def _existing_ids(sessions: async_sessionmaker[AsyncSession], numbers: list[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
+async def _check_new_accounts_have_passwords(
+    sessions: async_sessionmaker[AsyncSession], rows: Sequence[SubscriberRow]
+) -> None:
+    """A row without any password may only update an existing account."""
+    without = [row for row in rows if row.password is None and row.password_hash is None]
+    if not without:
+        return
     async with sessions() as session:
-        for chunk in _chunks(numbers):
-            result = await session.execute(select(Account.number, Account.id).where(Account.number.in_(chunk)))
-            found.update({number: account_id for number, account_id in result.all()})
+        existing = await _ids_of(session, [row.account for row in without])
+    missing = [
+        f"line {row.line}: password is empty, and account {row.account} is new"
+        for row in without
+        if row.account not in existing
+    ]
+    if missing:
+        raise SubscriberImportError(missing)
+
+
+async def _ids_of(session: AsyncSession, numbers: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(numbers):
+        result = await session.execute(select(Account.number, Account.id).where(Account.number.in_(chunk)))
+        found.update({number: account_id for number, account_id in result.all()})
     return found
+
+
+# -- writing: what both paths write, and how each finds what changed ------------------------
+ALWAYS_WRITTEN = ("phone", "city", "tariff", "monthly_fee", "balance", "status")
+
+
+def _written_columns(optional: frozenset[str]) -> tuple[str, ...]:
+    """Columns an existing account takes from the file (absent optional columns keep
+    the database's values)."""
+    return ALWAYS_WRITTEN + tuple(name for name in ("email", "next_charge_date") if name in optional)
+
+
+async def _upsert_in_chunks(
+    session: AsyncSession,
+    rows: Sequence[SubscriberRow],
+    hashes: Sequence[str | None],
+    optional: frozenset[str],
+    now: datetime,
+) -> tuple[int, int, dict[str, int]]:
+    """Any database: read what is there, insert the new, update only the changed."""
+    columns = _written_columns(optional)
+    current: dict[str, dict] = {}
+    for chunk in _chunks([row.account for row in rows]):
+        result = await session.execute(
+            select(Account.number, Account.id, Account.password_hash, *(getattr(Account, c) for c in columns)).where(
+                Account.number.in_(chunk)
+            )
+        )
+        current.update({r.number: r._asdict() for r in result.all()})
+    new = [(row, h) for row, h in zip(rows, hashes) if row.account not in current]
+    changed = []
+    for row, h in zip(rows, hashes):
+        before = current.get(row.account)
+        if before is None:
+            continue
+        values = _changed_account(before["id"], row, h, optional, now)
+        if any(values[c] != before[c] for c in columns) or (h is not None and h != before["password_hash"]):
+            changed.append(values)
+    ids = {number: values["id"] for number, values in current.items()}
+    for chunk in _chunks(new):
+        result = await session.execute(
+            insert(Account).returning(Account.id, Account.number), [_new_account(row, h, now) for row, h in chunk]
+        )
+        ids.update({number: account_id for account_id, number in result.all()})
+    for chunk in _chunks(changed):
+        await session.execute(update(Account), chunk)
+    return len(new), len(changed), ids
+
+
+STAGING_COLUMNS = (
+    "number", "password_hash", "phone", "email", "city", "tariff", "monthly_fee", "balance", "status", "next_charge_date"
+)
+
+
+async def _upsert_by_copy(
+    session: AsyncSession,
+    rows: Sequence[SubscriberRow],
+    hashes: Sequence[str | None],
+    optional: frozenset[str],
+    now: datetime,
+) -> tuple[int, int, dict[str, int]]:
+    """PostgreSQL: COPY every row into a temporary staging table (asyncpg's binary
+    COPY, the fastest way in), then one INSERT … ON CONFLICT that writes only rows
+    that differ from what the table holds."""
+    # Through SQLAlchemy first, so the statement opens the session's transaction
+    # (ON COMMIT DROP would drop the table at once in autocommit); the raw asyncpg
+    # connection then works inside that same transaction.
+    await session.execute(
+        text(
+            "CREATE TEMPORARY TABLE import_accounts ("
+            " number varchar(20) PRIMARY KEY, password_hash varchar(200), phone varchar(20), email varchar(200),"
+            " city varchar(60), tariff varchar(120), monthly_fee numeric(12, 2), balance numeric(12, 2),"
+            " status varchar(10), next_charge_date date) ON COMMIT DROP"
+        )
+    )
+    connection = await session.connection()
+    raw = (await connection.get_raw_connection()).driver_connection  # the asyncpg connection
+    await raw.copy_records_to_table(
+        "import_accounts",
+        columns=STAGING_COLUMNS,
+        records=(
+            (r.account, h, r.phone, r.email, r.city, r.tariff, r.monthly_fee, r.balance, r.status, r.next_charge_date)
+            for r, h in zip(rows, hashes)
+        ),
+    )
+    columns = _written_columns(optional)
+    assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns)
+    theirs = ", ".join(f"accounts.{c}" for c in columns)
+    ours = ", ".join(f"EXCLUDED.{c}" for c in columns)
+    result = await raw.fetch(
+        "INSERT INTO accounts (number, password_hash, phone, email, city, tariff, monthly_fee, balance, status,"
+        " next_charge_date, created_at, updated_at)"
+        # NOT NULL is checked on the proposed row before the conflict: a row that
+        # keeps its password proposes '' (only existing accounts may: checked before).
+        " SELECT number, COALESCE(password_hash, ''), phone, email, city, tariff, monthly_fee, balance, status,"
+        " next_charge_date, $1, $1 FROM import_accounts"
+        " ON CONFLICT (number) DO UPDATE SET"
+        f" {assignments}, password_hash = COALESCE(NULLIF(EXCLUDED.password_hash, ''), accounts.password_hash),"
+        " updated_at = EXCLUDED.updated_at"
+        f" WHERE ({theirs}, accounts.password_hash) IS DISTINCT FROM"
+        f" ({ours}, COALESCE(NULLIF(EXCLUDED.password_hash, ''), accounts.password_hash))"
+        " RETURNING (xmax = 0) AS inserted",
+        now,
+    )
+    created = sum(1 for record in result if record["inserted"])
+    with_trust = [row.account for row in rows if row.trust_payment_used_at is not None]
+    ids = await _ids_of(session, with_trust)
+    return created, len(result) - created, ids
 
 
 async def _hash_passwords(
@@ -161,22 +285,36 @@ async def _hash_passwords(
     progress: Progress | None,
     every: int,
 ) -> list[str | None]:
-    hasher = profile.hasher
+    """One hash per row: an imported ``password_hash`` as it is, a plain password
+    hashed (argon2 in a process pool over every core), None to keep the current one."""
+    plain = [index for index, row in enumerate(rows) if row.password is not None]
+    hashes: list[str | None] = [row.password_hash for row in rows]
+    if not plain:
+        if progress is not None:
+            progress(len(rows), len(rows))
+        return hashes
     loop = asyncio.get_running_loop()
-    hashes: list[str | None] = []
-    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1, thread_name_prefix="argon2") as pool:
-        for start in range(0, len(rows), every):
-            batch = rows[start : start + every]
-            futures = [
-                loop.run_in_executor(pool, hasher.hash, row.password) if row.password is not None else None
-                for row in batch
-            ]
-            pending = [f for f in futures if f is not None]
-            done = iter(await asyncio.gather(*pending))
-            hashes.extend(next(done) if f is not None else None for f in futures)
+    done = len(rows) - len(plain)
+    with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+        for start in range(0, len(plain), every):
+            batch = plain[start : start + every]
+            # A few tasks per worker and batch: one task per password would cost more
+            # in inter-process traffic than argon2's BULK profile costs.
+            parts = [batch[i :: (workers or os.cpu_count() or 1)] for i in range(workers or os.cpu_count() or 1)]
+            results = await asyncio.gather(
+                *(loop.run_in_executor(pool, _hash_many, profile, [rows[i].password for i in part]) for part in parts if part)
+            )
+            for part, hashed in zip((p for p in parts if p), results):
+                for index, value in zip(part, hashed):
+                    hashes[index] = value
+            done += len(batch)
             if progress is not None:
-                progress(len(hashes), len(rows))
+                progress(done, len(rows))
     return hashes
+
+
+def _hash_many(profile: HashProfile, passwords: list[str]) -> list[str]:
+    return [profile.hasher.hash(password) for password in passwords]
 
 
 def _new_account(row: SubscriberRow, password_hash: str, now: datetime) -> dict:

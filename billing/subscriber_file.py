@@ -3,12 +3,16 @@
 Format (UTF-8, BOM allowed; comma, semicolon or tab separated, detected from the
 header; header names case-insensitive):
 
-    account,password,phone,city,tariff,monthly_fee,balance,status
+    account,password|password_hash,phone,city,tariff,monthly_fee,balance,status
     [,email][,next_charge_date][,trust_payment_used_at]
 
 * account: digits only, 5–20 characters; one row per account in a file.
-* password: plain text from the contract memo; hashed on import. Empty keeps the
-  current password of an existing account and is an error for a new one.
+* password: plain text from the contract memo; hashed on import.
+* password_hash: the hash the provider's billing keeps — argon2, bcrypt or PBKDF2
+  (``pbkdf2_sha256$iterations$salt$hash``) — imported as it is, verified at login with
+  its own algorithm and replaced by our argon2 then. The header has ``password``,
+  ``password_hash`` or both; a row fills at most one of them. Both empty keep the
+  current password of an existing account and are an error for a new one.
 * phone: anything ``phonenumbers`` understands with Russia as the default region;
   stored as E.164.
 * city: one of the reference cities (reference/cities.toml), any case.
@@ -28,7 +32,9 @@ ever adds).
 from __future__ import annotations
 
 import csv
+import os
 import re
+from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
@@ -37,14 +43,19 @@ from pathlib import Path
 
 import phonenumbers
 
+from billing.passwords import hash_scheme
 from billing.port import AccountStatus
 from reference.directory import Directory
 
-REQUIRED_COLUMNS = ("account", "password", "phone", "city", "tariff", "monthly_fee", "balance", "status")
+REQUIRED_COLUMNS = ("account", "phone", "city", "tariff", "monthly_fee", "balance", "status")
+PASSWORD_COLUMNS = ("password", "password_hash")  # at least one of them
 OPTIONAL_COLUMNS = ("email", "next_charge_date", "trust_payment_used_at")
+PARALLEL_FROM_ROWS = 20_000  # smaller files are parsed in this process
+CHUNK_ROWS = 25_000  # rows a worker process validates at a time
 MAX_LISTED_ERRORS = 50
 
 _ACCOUNT = re.compile(r"\d{5,20}")
+_E164_RU = re.compile(r"\+7\d{10}")
 _SPACES = re.compile(r"[\s\u00a0\u202f]")
 _MONEY_LIMIT = Decimal("1e10")  # Numeric(12, 2)
 _STATUSES = tuple(status.value for status in AccountStatus)
@@ -68,7 +79,7 @@ class SubscriberImportError(Exception):
 class SubscriberRow:
     line: int
     account: str
-    password: str | None  # None: keep the existing password
+    password: str | None  # plain text to hash; None: see password_hash
     phone: str  # E.164
     city: str  # canonical name
     tariff: str
@@ -78,6 +89,7 @@ class SubscriberRow:
     email: str | None = None
     next_charge_date: date | None = None
     trust_payment_used_at: datetime | None = None  # aware
+    password_hash: str | None = None  # imported as it is; both None: keep the current password
 
 
 @dataclass(frozen=True)
@@ -98,13 +110,23 @@ def parse_account(value: str) -> str:
 
 
 def parse_phone(value: str) -> str:
+    value = value.strip()
+    if _E164_RU.fullmatch(value):
+        # The form billing exports almost always use: skip the general parser (3x the
+        # cost), the validity check below is the same.
+        number = phonenumbers.PhoneNumber(country_code=7, national_number=int(value[2:]))
+        return value if phonenumbers.is_valid_number(number) else _invalid_phone(value)
     try:
-        number = phonenumbers.parse(value.strip(), "RU")
+        number = phonenumbers.parse(value, "RU")
     except phonenumbers.NumberParseException:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
-        raise ValueError(f"phone {value!r} is not a valid phone number")
+        _invalid_phone(value)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _invalid_phone(value: str):
+    raise ValueError(f"phone {value!r} is not a valid phone number")
 
 
 def parse_money(value: str, column: str, *, allow_negative: bool = True) -> Decimal:
@@ -191,14 +213,17 @@ def _delimiter(header_line: str) -> str:
 def _read_header(cells: list[str]) -> tuple[dict[str, int], list[str]]:
     errors: list[str] = []
     names = [cell.strip().lower() for cell in cells]
-    known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
+    known = set(REQUIRED_COLUMNS) | set(PASSWORD_COLUMNS) | set(OPTIONAL_COLUMNS)
     for name in names:
         if name not in known:
-            errors.append(f"line 1: unknown column {name!r} (expected {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)})")
+            expected = ", ".join(REQUIRED_COLUMNS[:1] + PASSWORD_COLUMNS + REQUIRED_COLUMNS[1:] + OPTIONAL_COLUMNS)
+            errors.append(f"line 1: unknown column {name!r} (expected {expected})")
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         errors.append(f"line 1: column(s) repeated: {', '.join(repeated)}")
     missing = [name for name in REQUIRED_COLUMNS if name not in names]
+    if not any(name in names for name in PASSWORD_COLUMNS):
+        missing.append("password (or password_hash)")
     if missing:
         errors.append(f"line 1: missing column(s): {', '.join(missing)}")
     return {name: index for index, name in enumerate(names)}, errors
@@ -231,7 +256,12 @@ def _parse_row(line: int, cells: dict[str, str], directory: Directory) -> tuple[
         # (the city error is reported too).
         city_info = directory.city(city) if city else None
         used_at = field(parse_used_at, used_at_text, city_info.tz if city_info else timezone.utc)
-    password = cells["password"]
+    password = cells.get("password", "")
+    password_hash = cells.get("password_hash", "").strip()
+    if password and password_hash:
+        problems.append("give password or password_hash, not both")
+    elif password_hash and hash_scheme(password_hash) is None:
+        problems.append("password_hash is not an argon2, bcrypt or PBKDF2 hash")
     if problems:
         return None, problems
     return (
@@ -248,12 +278,13 @@ def _parse_row(line: int, cells: dict[str, str], directory: Directory) -> tuple[
             email=email,
             next_charge_date=next_charge_date,
             trust_payment_used_at=used_at,
+            password_hash=password_hash or None,
         ),
         [],
     )
 
 
-def parse_subscriber_lines(lines: Iterable[str], directory: Directory) -> SubscriberFile:
+def parse_subscriber_lines(lines: Iterable[str], directory: Directory, *, processes: int | None = None) -> SubscriberFile:
     """Validate every row; raise SubscriberImportError listing all problems."""
     lines = iter(lines)
     header_line = next(lines, None)
@@ -270,27 +301,35 @@ def parse_subscriber_lines(lines: Iterable[str], directory: Directory) -> Subscr
     if errors:
         raise SubscriberImportError(errors)
 
-    rows: list[SubscriberRow] = []
-    first_line_of: dict[str, int] = {}
+    numbered: list[tuple[int, list[str]]] = []
     start = reader.line_num + 1
     for cells in reader:
         line = start
         start = reader.line_num + 1
-        if not any(cell.strip() for cell in cells):
-            continue
-        if len(cells) != len(columns):
-            errors.append(f"line {line}: expected {len(columns)} fields, found {len(cells)}")
-            continue
-        row, problems = _parse_row(line, {name: cells[index] for name, index in columns.items()}, directory)
-        if problems:
-            errors.append(f"line {line}: " + "; ".join(problems))
-            continue
-        if row.account in first_line_of:
-            errors.append(f"line {line}: account {row.account} already appears on line {first_line_of[row.account]}")
-            continue
-        first_line_of[row.account] = line
-        rows.append(row)
+        if any(cell.strip() for cell in cells):
+            numbered.append((line, cells))
+
+    if len(numbered) >= PARALLEL_FROM_ROWS and processes != 1:
+        # Validation is pure Python (phone numbers, money, dates): spread it over
+        # every core; each worker checks a chunk and returns its rows and problems.
+        chunks = [numbered[i : i + CHUNK_ROWS] for i in range(0, len(numbered), CHUNK_ROWS)]
+        with ProcessPoolExecutor(max_workers=processes or os.cpu_count() or 1) as pool:
+            parsed = list(pool.map(_parse_chunk, chunks, [columns] * len(chunks), [directory] * len(chunks)))
+    else:
+        parsed = [_parse_chunk(numbered, columns, directory)]
+
+    rows: list[SubscriberRow] = []
+    first_line_of: dict[str, int] = {}
+    for chunk_rows, chunk_errors in parsed:
+        errors.extend(chunk_errors)
+        for row in chunk_rows:
+            if row.account in first_line_of:
+                errors.append(f"line {row.line}: account {row.account} already appears on line {first_line_of[row.account]}")
+                continue
+            first_line_of[row.account] = row.line
+            rows.append(row)
     if errors:
+        errors.sort(key=_line_number)
         raise SubscriberImportError(errors)
     return SubscriberFile(
         rows=tuple(rows),
@@ -298,9 +337,32 @@ def parse_subscriber_lines(lines: Iterable[str], directory: Directory) -> Subscr
     )
 
 
-def read_subscriber_file(path: Path | str, directory: Directory) -> SubscriberFile:
+def _parse_chunk(
+    numbered: list[tuple[int, list[str]]], columns: dict[str, int], directory: Directory
+) -> tuple[list[SubscriberRow], list[str]]:
+    rows: list[SubscriberRow] = []
+    errors: list[str] = []
+    for line, cells in numbered:
+        if len(cells) != len(columns):
+            errors.append(f"line {line}: expected {len(columns)} fields, found {len(cells)}")
+            continue
+        row, problems = _parse_row(line, {name: cells[index] for name, index in columns.items()}, directory)
+        if problems:
+            errors.append(f"line {line}: " + "; ".join(problems))
+            continue
+        rows.append(row)
+    return rows, errors
+
+
+def _line_number(error: str) -> int:
+    match = re.match(r"line (\d+):", error)
+    return int(match.group(1)) if match else 0
+
+
+def read_subscriber_file(path: Path | str, directory: Directory, *, processes: int | None = None) -> SubscriberFile:
+    """``processes``: worker processes for validating a large file (default: every core)."""
     try:
         with open(path, encoding="utf-8-sig", newline="") as handle:
-            return parse_subscriber_lines(handle, directory)
+            return parse_subscriber_lines(handle, directory, processes=processes)
     except UnicodeDecodeError as error:
         raise SubscriberImportError([f"the file is not UTF-8 text ({error.reason} at byte {error.start})"]) from None

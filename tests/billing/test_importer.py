@@ -142,7 +142,7 @@ async def test_header_problems(db_sessions, directory, tmp_path):
         await run_import(db_sessions, directory, path)
 
     assert caught.value.errors == [
-        "line 1: unknown column 'tarif' (expected account, password, phone, city, tariff, monthly_fee, "
+        "line 1: unknown column 'tarif' (expected account, password, password_hash, phone, city, tariff, monthly_fee, "
         "balance, status, email, next_charge_date, trust_payment_used_at)",
         "line 1: missing column(s): tariff, status",
     ]
