@@ -2,18 +2,20 @@
 
 Updates arrive either from the webhook (:meth:`UpdateIntake.accept_webhook`: parse,
 claim, acknowledge, then process in the background) or from long polling
-(:meth:`UpdateIntake.submit`, from ``bots.telegram.runner``). Both paths pass the same
-update-level gate, an outer middleware on the dispatcher:
+(:meth:`UpdateIntake.submit`, from ``bots.telegram.runner``). Both paths go the same way:
 
 * one update at a time per chat, in arrival order (a password must not overtake
-  the account number typed just before it);
-* an ``update_id`` is handled once (claimed in the StateStore), so a re-delivered
-  update has one effect and one reply, engine or not;
-* an error is logged (the type and the stack, never the update's content) and
-  swallowed: one bad update never stops the bot.
+  the account number typed just before it). The chat's turn comes before a pool
+  slot, so a busy chat's queue never holds slots other chats need;
+* at most ``concurrency`` updates run at once, each for at most
+  ``processing_timeout`` (counted from its turn, not from its arrival: an update
+  waiting behind a hanging one is not timed out with it);
+* the dispatcher's outer middleware (:class:`UpdateGate`) handles an ``update_id``
+  once (claimed in the StateStore), so a re-delivered update has one effect and one
+  reply, engine or not; and logs an error (the type and the stack, never the
+  update's content) and swallows it: one bad update never stops the bot.
 
-Background work is bounded (``concurrency`` updates at once) and tracked, so
-``close`` can let it finish.
+Background work is tracked, so ``close`` can let it finish.
 """
 
 from __future__ import annotations
@@ -89,11 +91,10 @@ def chat_key(update: Update) -> str:
 
 
 class UpdateGate(BaseMiddleware):
-    """The dispatcher's outer middleware: per-chat order, one effect per update_id,
-    and no exception out of an update."""
+    """The dispatcher's outer middleware: one effect per update_id, and no exception
+    out of an update."""
 
-    def __init__(self, locks: ChatLocks, claim: Callable[[int], Awaitable[bool]]) -> None:
-        self.locks = locks
+    def __init__(self, claim: Callable[[int], Awaitable[bool]]) -> None:
         self.claim = claim
 
     async def __call__(
@@ -102,24 +103,19 @@ class UpdateGate(BaseMiddleware):
         event: Update,
         data: dict[str, Any],
     ) -> Any:
+        if not data.get(CLAIMED) and not await self.claim(event.update_id):
+            log.info("Telegram update %s was already handled; skipped", event.update_id)
+            return None
         try:
-            key = chat_key(event)
-        except UpdateTypeLookupError:
-            return None  # an update kind this aiogram does not know: nothing for us
-        async with self.locks.hold(key):
-            if not data.get(CLAIMED) and not await self.claim(event.update_id):
-                log.info("Telegram update %s was already handled; skipped", event.update_id)
-                return None
-            try:
-                return await handler(event, data)
-            except Exception as error:  # noqa: BLE001 - one bad update must not stop the bot
-                log.error(
-                    "Telegram update %s failed: %s\n%s",
-                    event.update_id,
-                    describe_error(error),
-                    "".join(traceback.format_tb(error.__traceback__)),
-                )
-                return None
+            return await handler(event, data)
+        except Exception as error:  # noqa: BLE001 - one bad update must not stop the bot
+            log.error(
+                "Telegram update %s failed: %s\n%s",
+                event.update_id,
+                describe_error(error),
+                "".join(traceback.format_tb(error.__traceback__)),
+            )
+            return None
 
 
 class UpdateIntake:
@@ -147,7 +143,7 @@ class UpdateIntake:
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._capacity_changed = asyncio.Event()
-        dispatcher.update.outer_middleware(UpdateGate(self.chat_locks, state.claim_update))
+        dispatcher.update.outer_middleware(UpdateGate(state.claim_update))
 
     # -- the webhook ------------------------------------------------------------------------
     def secret_matches(self, header_value: str | None) -> bool:
@@ -226,7 +222,11 @@ class UpdateIntake:
             log.warning("Telegram: %d update(s) cancelled at shutdown", len(pending))
 
     async def _process(self, update: Update, claimed: bool) -> None:
-        async with self._slots:
+        try:
+            key = chat_key(update)
+        except UpdateTypeLookupError:
+            return  # an update kind this aiogram does not know: nothing for us
+        async with self.chat_locks.hold(key), self._slots:
             try:
                 await asyncio.wait_for(
                     self.dispatcher.feed_update(self.bot, update, **{CLAIMED: claimed}),
