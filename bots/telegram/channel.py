@@ -22,7 +22,7 @@ from bots.telegram.config import WEBHOOK_PATH, TelegramConfig, make_bot
 from bots.telegram.conversation import WORKFLOW_KEY, Conversation
 from bots.telegram.errors import describe_error
 from bots.telegram.handlers import build_router
-from bots.telegram.intake import UpdateIntake
+from bots.telegram.intake import IntakeLimits, UpdateIntake
 from bots.telegram.rendering import ReplyRenderer
 from bots.telegram.sender import TelegramSender
 from bots.telegram.state import TelegramState
@@ -48,15 +48,11 @@ class TelegramChannel(Channel):
         config: TelegramConfig,
         *,
         bot: Bot | None = None,
-        concurrency: int = 16,
-        processing_timeout: float = 120.0,
-        claim_timeout: float = 5.0,
+        limits: IntakeLimits = IntakeLimits(),
     ) -> None:
         self.config = config
         self.bot = bot or make_bot(config)
-        self._intake_options = dict(
-            concurrency=concurrency, processing_timeout=processing_timeout, claim_timeout=claim_timeout
-        )
+        self.limits = limits
         self.intake: UpdateIntake | None = None
         self.conversation: Conversation | None = None
         self._sender: TelegramSender | None = None
@@ -81,7 +77,7 @@ class TelegramChannel(Channel):
         dispatcher[WORKFLOW_KEY] = self.conversation
         dispatcher.include_router(build_router())
         self.intake = UpdateIntake(
-            self.bot, dispatcher, state, webhook_secret=self.config.webhook_secret, **self._intake_options
+            self.bot, dispatcher, state, webhook_secret=self.config.webhook_secret, limits=self.limits
         )
 
     # -- the Channel contract -------------------------------------------------------------

@@ -14,6 +14,7 @@ never see the channel object.
 from __future__ import annotations
 
 import logging
+from dataclasses import KW_ONLY, dataclass
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
@@ -34,25 +35,16 @@ log = logging.getLogger(__name__)
 WORKFLOW_KEY = "conversation"
 
 
+@dataclass
 class Conversation:
-    def __init__(
-        self,
-        channel_name: str,
-        engine: TurnHandler,
-        bot: Bot,
-        sender: TelegramSender,
-        codec: CallbackCodec,
-        state: TelegramState,
-        *,
-        can_delete_messages: bool,
-    ) -> None:
-        self.channel_name = channel_name
-        self.engine = engine
-        self.bot = bot
-        self.sender = sender
-        self.codec = codec
-        self.state = state
-        self.can_delete_messages = can_delete_messages
+    channel_name: str
+    engine: TurnHandler
+    bot: Bot
+    sender: TelegramSender
+    codec: CallbackCodec
+    state: TelegramState
+    _: KW_ONLY
+    can_delete_messages: bool
 
     async def converse(
         self,

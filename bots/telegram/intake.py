@@ -118,6 +118,13 @@ class UpdateGate(BaseMiddleware):
             return None
 
 
+@dataclass(frozen=True)
+class IntakeLimits:
+    concurrency: int = 16  # updates processed at once (across chats)
+    processing_timeout: float = 120.0  # seconds one update may run once its turn comes
+    claim_timeout: float = 5.0  # seconds the webhook waits for the de-duplication claim
+
+
 class UpdateIntake:
     """Takes updates in (webhook body or polled ``Update``) and feeds them to
     ``dispatcher`` in the background, through the :class:`UpdateGate` it installs."""
@@ -129,18 +136,15 @@ class UpdateIntake:
         state: TelegramState,
         *,
         webhook_secret: str | None = None,
-        concurrency: int = 16,
-        processing_timeout: float = 120.0,
-        claim_timeout: float = 5.0,
+        limits: IntakeLimits = IntakeLimits(),
     ) -> None:
         self.bot = bot
         self.dispatcher = dispatcher
         self.state = state
         self.webhook_secret = webhook_secret
-        self.processing_timeout = processing_timeout
-        self.claim_timeout = claim_timeout
+        self.limits = limits
         self.chat_locks = ChatLocks()
-        self._slots = asyncio.Semaphore(concurrency)
+        self._slots = asyncio.Semaphore(limits.concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._capacity_changed = asyncio.Event()
         dispatcher.update.outer_middleware(UpdateGate(state.claim_update))
@@ -176,7 +180,7 @@ class UpdateIntake:
         answer. On failure the update is processed anyway (the engine de-duplicates by
         message id too): a rare double reply beats a lost message."""
         try:
-            return await asyncio.wait_for(self.state.claim_update(update_id), self.claim_timeout)
+            return await asyncio.wait_for(self.state.claim_update(update_id), self.limits.claim_timeout)
         except Exception as error:  # noqa: BLE001
             log.warning("Telegram update %s: de-duplication unavailable (%s)", update_id, describe_error(error))
             return True
@@ -230,7 +234,7 @@ class UpdateIntake:
             try:
                 await asyncio.wait_for(
                     self.dispatcher.feed_update(self.bot, update, **{CLAIMED: claimed}),
-                    self.processing_timeout,
+                    self.limits.processing_timeout,
                 )
             except Exception as error:  # noqa: BLE001 - logged, never raised into the loop
                 log.error("Telegram update %s not processed: %s", update.update_id, describe_error(error))

@@ -24,7 +24,7 @@ from bots.telegram.channel import build_channel
 from bots.telegram.commands import set_bot_commands
 from bots.telegram.config import WEBHOOK_PATH, TelegramConfig, TelegramNotConfigured, make_bot
 from bots.telegram.errors import describe_error
-from bots.telegram.intake import UpdateIntake
+from bots.telegram.intake import IntakeLimits, UpdateIntake
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ async def run_polling(
     Telegram refuses getUpdates while one is set.
     """
     stop = stop or _stop_on_signals()
-    channel = build_channel(settings, container, concurrency=concurrency)
+    channel = build_channel(settings, container, limits=IntakeLimits(concurrency=concurrency))
     delivery = getattr(container, "delivery", None)
     if delivery is not None:
         delivery.register(channel.sender)

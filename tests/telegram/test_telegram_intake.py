@@ -17,7 +17,7 @@ import pytest
 from aiogram import Bot, Dispatcher, Router
 from aiogram.types import Message, Update
 
-from bots.telegram.intake import UpdateIntake
+from bots.telegram.intake import IntakeLimits, UpdateIntake
 from bots.telegram.state import TelegramState
 from dialogs.state.memory import MemoryStateStore
 from tests.doubles.telegram_bot_api import DEFAULT_TOKEN, TelegramUser, UpdateFactory
@@ -40,9 +40,7 @@ async def bot() -> AsyncIterator[Bot]:
 @pytest.fixture
 def make_intake(bot):
     """An intake feeding a dispatcher whose one message handler is ``on_message``."""
-    intakes: list[UpdateIntake] = []
-
-    def make(on_message: OnMessage, *, store=None, **options) -> UpdateIntake:
+    def make(on_message: OnMessage, *, store=None, webhook_secret=None, **limits) -> UpdateIntake:
         router = Router()
 
         @router.message()
@@ -51,15 +49,23 @@ def make_intake(bot):
 
         dispatcher = Dispatcher()
         dispatcher.include_router(router)
-        intake = UpdateIntake(bot, dispatcher, TelegramState(store or MemoryStateStore()), **options)
-        intakes.append(intake)
+        state = TelegramState(store or MemoryStateStore())
+        intake = UpdateIntake(bot, dispatcher, state, webhook_secret=webhook_secret, limits=IntakeLimits(**limits))
         return intake
 
-    yield make
+    return make
 
 
 def parsed(bot: Bot, raw: dict) -> Update:
     return Update.model_validate(raw, context={"bot": bot})
+
+
+async def soon(condition: Callable[[], object], timeout: float = 1.0) -> None:
+    """Let the background tasks run until ``condition()`` holds (or ``timeout``)."""
+    for _ in range(int(timeout / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
 
 
 async def test_updates_of_one_chat_are_handled_in_arrival_order_while_other_chats_go_on(bot, make_intake):
@@ -76,10 +82,7 @@ async def test_updates_of_one_chat_are_handled_in_arrival_order_while_other_chat
     for raw in (chat_1.text("счёт"), chat_1.text("пароль"), chat_2.text("привет"), chat_1.text("баланс")):
         intake.submit(parsed(bot, raw), claimed=False)
 
-    for _ in range(50):  # chat 2 is not held up by chat 1
-        if seen:
-            break
-        await asyncio.sleep(0.01)
+    await soon(lambda: seen)  # chat 2 is not held up by chat 1
     assert seen == [(2, "привет")]
 
     release_first.set()
@@ -235,10 +238,7 @@ async def test_a_busy_chat_does_not_take_the_slots_other_chats_need(bot, make_in
         intake.submit(parsed(bot, busy.text(f"ещё {n}")), claimed=False)
     intake.submit(parsed(bot, updates_for(41).text("баланс")), claimed=False)
 
-    for _ in range(100):
-        if handled:
-            break
-        await asyncio.sleep(0.01)
+    await soon(lambda: handled)
     assert handled == [(41, "баланс")]
 
     release.set()
