@@ -31,12 +31,15 @@ from dialogs.messages import Inbound
 
 log = logging.getLogger(__name__)
 
-# The dispatcher's workflow-data name the handlers ask for.
+# The dispatcher's workflow-data name; aiogram hands it to every handler that has a
+# parameter of this name.
 WORKFLOW_KEY = "conversation"
 
 
 @dataclass
 class Conversation:
+    """Engine turns and the adapter's own notes for the handlers of one bot."""
+
     channel_name: str
     engine: TurnHandler
     bot: Bot
