@@ -9,6 +9,10 @@ Public API (for ``app``):
   container's engine and store (long polling).
 * ``set_webhook(settings)``, ``delete_webhook(settings)``, ``run_polling(settings, container)``
   — for ``isp-support telegram set-webhook`` / ``poll``.
+
+Inside: ``channel`` composes ``intake`` (updates in: webhook parsing, de-duplication,
+per-chat order, the bounded pool) and ``conversation`` (an event through the engine and
+the replies out), which the aiogram ``handlers`` call; ``state`` owns the ``tg:`` keys.
 """
 
 from bots.telegram.channel import TelegramChannel, build_channel, channel_from_settings

@@ -21,6 +21,7 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 
+from bots.telegram.state import STORED_PAYLOAD_TTL, TelegramState
 from bots.telegram.texts import CHOOSE_PROMPT, MORE_CHOICES_PROMPT, SHARE_PHONE_BUTTON
 from dialogs.messages import Button, Reply
 from dialogs.state.base import StateStore
@@ -29,8 +30,6 @@ CALLBACK_DATA_LIMIT = 64  # bytes, Bot API
 MESSAGE_TEXT_LIMIT = 4096  # characters, Bot API
 PLAIN_PREFIX = "p:"
 STORED_PREFIX = "h:"
-STORED_PAYLOAD_TTL = 30 * 24 * 3600.0  # a button older than this answers "outdated"
-KEYBOARD_FLAG_TTL = 7 * 24 * 3600.0
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
@@ -47,7 +46,7 @@ class CallbackCodec:
     """Button payload <-> callback_data within Telegram's 64-byte limit."""
 
     def __init__(self, store: StateStore, *, ttl: float = STORED_PAYLOAD_TTL) -> None:
-        self.store = store
+        self.state = TelegramState(store)
         self.ttl = ttl
 
     async def encode(self, payload: str) -> str:
@@ -55,7 +54,7 @@ class CallbackCodec:
         if len(plain.encode("utf-8")) <= CALLBACK_DATA_LIMIT:
             return plain
         digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
-        await self.store.set(f"tg:cb:{digest}", payload, ttl=self.ttl)
+        await self.state.keep_payload(digest, payload, ttl=self.ttl)
         return STORED_PREFIX + digest
 
     async def decode(self, data: str | None) -> str | None:
@@ -65,7 +64,7 @@ class CallbackCodec:
         if data.startswith(PLAIN_PREFIX):
             return data[len(PLAIN_PREFIX) :] or None
         if data.startswith(STORED_PREFIX):
-            return await self.store.get(f"tg:cb:{data[len(STORED_PREFIX):]}")
+            return await self.state.kept_payload(data[len(STORED_PREFIX) :])
         return None
 
 
@@ -100,7 +99,7 @@ class ReplyRenderer:
     """
 
     def __init__(self, store: StateStore, codec: CallbackCodec | None = None) -> None:
-        self.store = store
+        self.state = TelegramState(store)
         self.codec = codec or CallbackCodec(store)
 
     async def inline_keyboard(self, buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
@@ -113,8 +112,7 @@ class ReplyRenderer:
         return InlineKeyboardMarkup(inline_keyboard=rows)
 
     async def render(self, chat_id: str, replies: Sequence[Reply]) -> list[Outgoing]:
-        flag_key = f"tg:kb:{chat_id}"
-        keyboard_shown = await self.store.get(flag_key) is not None
+        keyboard_shown = await self.state.keyboard_shown(chat_id)
         asks_phone = any(reply.wants_shared_contact for reply in replies)
 
         messages: list[Outgoing] = []
@@ -122,10 +120,10 @@ class ReplyRenderer:
             messages.extend(await self._render_one(reply))
 
         if asks_phone:
-            await self.store.set(flag_key, "1", ttl=KEYBOARD_FLAG_TTL)
+            await self.state.mark_keyboard_shown(chat_id)
         elif keyboard_shown and messages:
             messages = _with_keyboard_removed(messages)
-            await self.store.delete(flag_key)
+            await self.state.forget_keyboard(chat_id)
         return messages
 
     async def _render_one(self, reply: Reply) -> list[Outgoing]:

@@ -20,9 +20,11 @@ from urllib.parse import urlsplit
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 
-from bots.telegram.channel import TelegramChannel, build_channel, describe_error
+from bots.telegram.channel import build_channel
 from bots.telegram.commands import set_bot_commands
 from bots.telegram.config import WEBHOOK_PATH, TelegramConfig, TelegramNotConfigured, make_bot
+from bots.telegram.errors import describe_error
+from bots.telegram.intake import IntakeLimits, UpdateIntake
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +104,7 @@ async def run_polling(
     Telegram refuses getUpdates while one is set.
     """
     stop = stop or _stop_on_signals()
-    channel = build_channel(settings, container, concurrency=concurrency)
+    channel = build_channel(settings, container, limits=IntakeLimits(concurrency=concurrency))
     delivery = getattr(container, "delivery", None)
     if delivery is not None:
         delivery.register(channel.sender)
@@ -110,18 +112,19 @@ async def run_polling(
         await channel.bot.delete_webhook(drop_pending_updates=False)
         await channel.startup()
         log.info("Telegram: long polling started")
-        await _poll(channel, stop, polling_timeout=polling_timeout, max_pending=concurrency * 4)
+        await _poll(channel.bot, channel.intake, stop, polling_timeout=polling_timeout, max_pending=concurrency * 4)
     finally:
         await channel.close()
         log.info("Telegram: long polling stopped")
 
 
-async def _poll(channel: TelegramChannel, stop: asyncio.Event, *, polling_timeout: int, max_pending: int) -> None:
-    bot = channel.bot
+async def _poll(
+    bot: Bot, intake: UpdateIntake, stop: asyncio.Event, *, polling_timeout: int, max_pending: int
+) -> None:
     offset: int | None = None
     delay = 1.0
     while not stop.is_set():
-        await channel.wait_for_capacity(max_pending)  # back-pressure on a large backlog
+        await intake.wait_for_capacity(max_pending)  # back-pressure on a large backlog
         fetch = asyncio.ensure_future(
             bot.get_updates(
                 offset=offset,
@@ -148,7 +151,7 @@ async def _poll(channel: TelegramChannel, stop: asyncio.Event, *, polling_timeou
             continue
         delay = 1.0
         for update in updates:
-            channel.submit(update, claimed=False)
+            intake.submit(update, claimed=False)
             offset = update.update_id + 1
     if offset is not None:
         # Confirm what was taken, so the next run does not get it again.

@@ -13,6 +13,7 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 
+from bots.telegram.errors import describe_error
 from bots.telegram.rendering import ReplyRenderer
 from dialogs.delivery import DeliveryResult
 from dialogs.messages import Reply
@@ -21,10 +22,6 @@ from dialogs.messages import Reply
 BLOCKED = "Абонент заблокировал бота в Telegram: сообщение не доставлено."
 REFUSED = "Telegram отказал в доставке: {error}"
 UNREACHABLE = "Telegram сейчас недоступен; повторите позже."
-
-
-def _detail(error: TelegramAPIError) -> str:
-    return f"{type(error).__name__}: {error.message}"
 
 
 def chat_id_for_api(user_id: str) -> int | str:
@@ -59,11 +56,11 @@ class TelegramSender:
                     reply_markup=message.reply_markup,
                 )
             except TelegramForbiddenError as error:
-                return DeliveryResult.failed(BLOCKED, detail=_detail(error))
+                return DeliveryResult.failed(BLOCKED, detail=describe_error(error))
             except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as error:
-                return DeliveryResult.failed(UNREACHABLE, retryable=True, detail=_detail(error))
+                return DeliveryResult.failed(UNREACHABLE, retryable=True, detail=describe_error(error))
             except TelegramAPIError as error:  # a bad request and the rest: final
-                return DeliveryResult.failed(REFUSED.format(error=error.message), detail=_detail(error))
+                return DeliveryResult.failed(REFUSED.format(error=error.message), detail=describe_error(error))
             sent.append(str(result.message_id))
         return DeliveryResult.ok(*sent)
 

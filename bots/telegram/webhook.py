@@ -13,24 +13,24 @@ from typing import Callable
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from bots.telegram.channel import TelegramChannel
 from bots.telegram.config import WEBHOOK_PATH
+from bots.telegram.intake import UpdateIntake
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-def make_webhook_router(channel_of: Callable[[Request], TelegramChannel | None]) -> APIRouter:
-    """``channel_of`` finds the running channel for a request."""
+def make_webhook_router(intake_of: Callable[[Request], UpdateIntake | None]) -> APIRouter:
+    """``intake_of`` finds the running channel's update intake for a request."""
     router = APIRouter()
 
     @router.post(WEBHOOK_PATH, include_in_schema=False)
     async def telegram_webhook(request: Request) -> JSONResponse:
-        channel = channel_of(request)
-        if channel is None:
+        intake = intake_of(request)
+        if intake is None:
             return JSONResponse({"ok": False, "reason": "telegram is not configured"}, status_code=404)
-        if not channel.secret_matches(request.headers.get(SECRET_HEADER)):
+        if not intake.secret_matches(request.headers.get(SECRET_HEADER)):
             return JSONResponse({"ok": False, "reason": "forbidden"}, status_code=403)
-        outcome = await channel.accept_webhook(await request.body())
+        outcome = await intake.accept_webhook(await request.body())
         return JSONResponse({"ok": outcome.status == 200, "reason": outcome.reason}, status_code=outcome.status)
 
     return router

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 import httpx
 
@@ -127,9 +127,23 @@ async def container_with_demo_subscribers(settings: Settings) -> Container:
 
 @contextlib.asynccontextmanager
 async def telegram_app(
-    settings: Settings, api: FakeTelegramBotApi, *, demo: bool = False
+    settings: Settings,
+    api: FakeTelegramBotApi,
+    *,
+    demo: bool = False,
+    wrap_engine: Callable[[Any], Any] | None = None,
 ) -> AsyncIterator[TelegramHarness]:
-    app = create_app(settings, container_factory=container_with_demo_subscribers if demo else build_container)
+    """``wrap_engine``: put something around the real dialog engine (e.g. to record
+    the Inbound messages it gets)."""
+    make_container = container_with_demo_subscribers if demo else build_container
+
+    async def container_factory(settings: Settings) -> Container:
+        container = await make_container(settings)
+        if wrap_engine is not None:
+            container.engine = wrap_engine(container.engine)
+        return container
+
+    app = create_app(settings, container_factory=container_factory)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
