@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Sequence
 
+from dialogs.delivery import DeliveryResult
 from dialogs.messages import Reply
 from dialogs.state.base import StateStore
 
@@ -92,9 +93,11 @@ class WebchatSender:
         self._store = store
         self._mailbox = mailbox or Mailbox(store)
 
-    async def send(self, user_id: str, replies: Sequence[Reply]) -> None:
+    async def send(self, user_id: str, replies: Sequence[Reply]) -> DeliveryResult:
+        """Kept in the session's mailbox and pushed to its open widgets: "sent" means the
+        widget will have it when it next connects (there is nothing to refuse it)."""
         if not replies:
-            return
+            return DeliveryResult.ok()
         event = PushedEvent(
             id=uuid.uuid4().hex,
             at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -102,3 +105,4 @@ class WebchatSender:
         )
         await self._mailbox.append(user_id, event)
         await self._store.publish(topic_for(user_id), json.dumps(event.to_dict(), ensure_ascii=False))
+        return DeliveryResult.ok(event.id)
