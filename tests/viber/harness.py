@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Any, AsyncIterator
+from datetime import datetime, timedelta, timezone
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import httpx
 
@@ -140,16 +141,34 @@ def joined(texts: list[str]) -> str:
     return "\n".join(texts)
 
 
-async def container_with_demo_subscribers(settings: Settings) -> Container:
-    """The real container plus the demo subscribers (1000001/demo1 …) hashed cheaply."""
-    container = await build_container(settings)
-    await load_demo_if_empty(container.sessions, container.directory, container.clock(), profile=INSECURE_FAST)
-    return container
+class Clock:
+    """A clock tests move by hand (the container and the channel read it)."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now or datetime(2026, 11, 18, 9, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def container_factory(*, demo: bool, clock: Clock | None) -> Callable[[Settings], Awaitable[Container]]:
+    async def build(settings: Settings) -> Container:
+        container = await (build_container(settings, clock=clock) if clock else build_container(settings))
+        if demo:  # the demo subscribers (1000001/demo1 …), hashed cheaply
+            await load_demo_if_empty(container.sessions, container.directory, container.clock(), profile=INSECURE_FAST)
+        return container
+
+    return build
 
 
 @contextlib.asynccontextmanager
-async def viber_app(settings: Settings, api: FakeViberApi, *, demo: bool = False) -> AsyncIterator[ViberHarness]:
-    app = create_app(settings, container_factory=container_with_demo_subscribers if demo else build_container)
+async def viber_app(
+    settings: Settings, api: FakeViberApi, *, demo: bool = False, clock: Clock | None = None
+) -> AsyncIterator[ViberHarness]:
+    app = create_app(settings, container_factory=container_factory(demo=demo, clock=clock))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
