@@ -137,7 +137,11 @@ class ViberChannel(Channel):
             return WebhookOutcome(422, {"status": "error", "reason": f"not a Viber callback: {error}"})
 
         if callback.event == "conversation_started":
-            return WebhookOutcome(200, await self.welcome(callback))
+            try:
+                return WebhookOutcome(200, await self.welcome(callback))
+            except Exception as error:  # noqa: BLE001 - no welcome beats a 500 Viber retries
+                log.error("Viber welcome not built: %s", type(error).__name__)
+                return WebhookOutcome(200, {})
         if callback.event == "message":
             await self.intake(callback)
         elif callback.event == "subscribed":

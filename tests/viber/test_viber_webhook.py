@@ -1,7 +1,7 @@
 """The Viber adapter at its edges: the signed webhook, de-duplication and ordering,
 Viber's status codes, the 100-unanswered-messages rule, paid sessions, receipts,
-rendering limits and ``isp-support viber set-webhook``. SQLite with in-process state
-(the journeys run on both databases)."""
+rendering limits and ``isp-support viber set-webhook``. On SQLite and PostgreSQL
+(in-process state; tests/viber/test_viber_processes.py shares Redis between two apps)."""
 
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def vb(sqlite_url, viber_api, tmp_path, clock):
-    settings = viber_settings(sqlite_url, viber_api, tmp_path)
+async def vb(database_url, viber_api, tmp_path, clock):
+    settings = viber_settings(database_url, viber_api, tmp_path)
     async with viber_app(settings, viber_api, demo=True, clock=clock) as harness:
         yield harness
 
@@ -130,6 +130,13 @@ async def test_a_contact_card_sent_unasked_is_only_a_number(vb):
     answer = joined(await vb.share_phone(PHONE))
     assert "вошли" not in answer
     assert "войти" in joined(await vb.say("какой у меня баланс")).lower()
+
+
+async def test_a_replayed_conversation_started_gets_the_same_welcome(vb):
+    callback = vb.callbacks.conversation_started()
+    first, again = (await vb.post(callback)).json(), (await vb.post(callback)).json()
+    assert first["text"] and again == first
+    assert vb.api.calls == []
 
 
 async def test_a_typed_text_that_is_not_a_button_stays_text(vb):
