@@ -34,6 +34,7 @@ from bots.viber.sender import ViberSender
 from bots.viber.state import ViberState
 from bots.viber.texts import NOT_TEXT_NOTE
 from dialogs import payloads
+from dialogs.delivery import DeliveryResult
 from dialogs.messages import Inbound, Reply
 from storage.clock import Clock, utc_now
 
@@ -252,7 +253,7 @@ class ViberChannel(Channel):
             log.warning("Viber: receipt %s not recorded: %s", callback.event, type(error).__name__)
 
     @staticmethod
-    def _log_failure(result: Any) -> None:
+    def _log_failure(result: DeliveryResult) -> None:
         if not result.sent:
             log.error("Viber: reply not delivered: %s", result.detail or result.reason)
 

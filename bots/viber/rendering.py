@@ -63,7 +63,8 @@ def _button(title: str, payload: str, columns: int) -> dict[str, Any]:
         "ActionBody": payload,
         "Text": title,
         "TextSize": "regular",
-        # The subscriber sees the button title, not the payload, in the conversation.
+        # Newer Viber clients then do not echo the press (the payload) into the
+        # conversation; older ones ignore the field and show it.
         "Silent": True,
     }
 
@@ -84,7 +85,7 @@ def keyboard(buttons: Sequence[Button], *, share_phone: bool) -> dict[str, Any] 
              "Text": SHARE_PHONE_BUTTON, "TextSize": "regular"}
         )
     rendered.extend(_button(b.title, b.payload, columns) for b in chosen)
-    return {"Type": "keyboard", "DefaultHeight": False, "InputFieldState": "regular", "Buttons": rendered}
+    return {"Type": "keyboard", "DefaultHeight": False, "Buttons": rendered}
 
 
 def tracking_data(payloads: Sequence[str]) -> str | None:
