@@ -214,6 +214,23 @@ def cmd_telegram(args: argparse.Namespace) -> int:
         return 2
 
 
+def cmd_viber(args: argparse.Namespace) -> int:
+    from bots.viber import ViberError, ViberNotConfigured, set_webhook
+
+    settings = _settings(args)
+    _logging(settings)
+    try:
+        url = asyncio.run(set_webhook(settings, send_name=args.send_name, send_photo=args.send_photo))
+    except ViberNotConfigured as error:
+        print(f"Viber is not configured: {error}", file=sys.stderr)
+        return 2
+    except ViberError as error:
+        print(f"Viber refused the webhook: {error}", file=sys.stderr)
+        return 1
+    print(f"webhook registered: {url}")
+    return 0
+
+
 def cmd_actions(args: argparse.Namespace) -> int:
     from app.container import build_container
     from dialogs.rasa import run_action_server
@@ -267,6 +284,14 @@ def build_parser() -> argparse.ArgumentParser:
     telegram = sub.add_parser("telegram", help="Telegram bot: register the webhook, or long-poll")
     telegram.add_argument("action", choices=["set-webhook", "poll"])
     telegram.set_defaults(func=cmd_telegram)
+
+    viber = sub.add_parser("viber", help="Viber bot: register the webhook")
+    viber.add_argument("action", choices=["set-webhook"])
+    viber.add_argument("--send-name", action=argparse.BooleanOptionalAction, default=True,
+                       help="Viber includes the subscriber's name in callbacks (default: yes)")
+    viber.add_argument("--send-photo", action=argparse.BooleanOptionalAction, default=False,
+                       help="Viber includes the subscriber's photo in callbacks (default: no)")
+    viber.set_defaults(func=cmd_viber)
     return parser
 
 

@@ -71,6 +71,19 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = None
     telegram_webhook_url: str | None = None  # public URL for `isp-support telegram set-webhook`
 
+    # -- Viber ------------------------------------------------------------------------------
+    viber_auth_token: SecretStr | None = None  # set: the Viber channel is on
+    viber_api_base: str = "https://chatapi.viber.com/pa"
+    viber_sender_name: str = Field(default="Зелёная точка", max_length=28)  # Viber's limit
+    viber_sender_avatar: str | None = None  # URL of a JPEG up to 100 KB
+    viber_webhook_url: str | None = None  # public URL for `isp-support viber set-webhook`
+    # Chatbot-initiated messages outside the subscriber's 24-hour session are billed by
+    # Viber: send them (agents are told), or refuse them with the reason.
+    viber_allow_paid_messages: bool = False
+    viber_unanswered_limit: int = 100  # messages an hour to a subscriber who has not replied
+    viber_retry_attempts: int = 3  # tries of one call while Viber answers status 12
+    viber_retry_wait_seconds: float = 1.0  # times the attempt number
+
     # -- Twilio (SMS; WhatsApp later) ---------------------------------------------------------
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
