@@ -7,13 +7,14 @@ messenger switches on when its token is set.
 
 from __future__ import annotations
 
-from bots import telegram, webchat
+from bots import telegram, webchat, whatsapp
 from bots.channel import Channel, ChannelFactory
 from app.settings import Settings
 
 CHANNEL_FACTORIES: tuple[ChannelFactory, ...] = (
     webchat.channel_from_settings,
     telegram.channel_from_settings,
+    whatsapp.channel_from_settings,
 )
 
 
