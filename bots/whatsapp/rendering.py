@@ -48,8 +48,9 @@ def split_text(text: str, limit: int = BODY_LIMIT) -> list[str]:
     rest = text.strip()
     while len(rest) > limit:
         window = rest[: limit + 1]
-        cut = max((window.rfind(sep) for sep in ("\n\n", "\n", " ")), default=-1)
-        cut = cut if cut > limit // 2 else limit
+        # The strongest boundary in the second half of the window; a hard cut otherwise.
+        cuts = (window.rfind(sep) for sep in ("\n\n", "\n", " "))
+        cut = next((c for c in cuts if c > limit // 2), limit)
         pieces.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()
     if rest or not pieces:
