@@ -108,7 +108,8 @@ class WhatsAppChannel(Channel):
     async def process(self, message: InboundMessage) -> None:
         engine, state, clock = _started(self._engine), self.state, _started(self._clock)
         await state.note_inbound(message.sender, clock())  # opens the 24-hour window
-        if message.num_media and not message.body.strip():
+        if not message.body.strip() and not message.button_payload:
+            # Media, a location, a shared contact card: nothing the engine can read.
             self._log_failure(await self.sender.send(message.sender, [Reply(text=MEDIA_NOTE)]))
             return
         result = await engine.handle(await self.inbound_of(message))

@@ -3,8 +3,10 @@ library's ``RequestValidator``.
 
 Twilio signs the URL it called plus the sorted form fields. Behind a proxy the app
 sees another host (and scheme), so the URL is rebuilt from ``PUBLIC_BASE_URL`` and the
-request's path and query. Requests signed with a webhook SharedKey name their
-algorithm in ``X-Twilio-Webhooks-Signature-Settings``; the library reads it.
+request's path and query. A request that names its algorithm in
+``X-Twilio-Webhooks-Signature-Settings`` is checked with that algorithm (the library
+reads the header); the secret is always the auth token — webhook SharedKeys are not
+configured here, so a request signed with one is refused.
 """
 
 from __future__ import annotations

@@ -122,6 +122,12 @@ async def test_media_gets_a_polite_text_only_note(wa):
     sent = await wa.deliver(form)
     assert [m.text for m in sent] == [MEDIA_NOTE]
     assert "только текст" in MEDIA_NOTE
+    location = inbound_form(SUBSCRIBER, "", Latitude="54.7", Longitude="55.9", MessageType="location")
+    assert [m.text for m in await wa.deliver(location)] == [MEDIA_NOTE]
+    # A caption is read as text.
+    captioned = inbound_form(SUBSCRIBER, "когда работает офис в Томске", NumMedia="1",
+                             MediaUrl0="https://api.twilio.com/media/ME2", MediaContentType0="image/jpeg")
+    assert "Томск" in joined([m.text for m in await wa.deliver(captioned)])
 
 
 async def test_status_callbacks_are_recorded(wa):
