@@ -11,9 +11,16 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-from bots.channel import Channel, ChannelContext, ChannelNotStarted, ReceiptLog, TurnHandler, running_channel
+from bots.channel import (
+    Channel,
+    ChannelContext,
+    ChannelNotStarted,
+    ReceiptLog,
+    TurnHandler,
+    running_channel,
+)
 from bots.twilio_rest import TwilioRest
-from bots.whatsapp.config import STATUS_PATH, WEBHOOK_PATH, WhatsAppConfig
+from bots.whatsapp.config import WEBHOOK_PATH, WhatsAppConfig
 from bots.whatsapp.form import InboundMessage, parse_inbound, parse_status
 from bots.whatsapp.intake import BackgroundIntake
 from bots.whatsapp.rendering import WhatsAppRenderer
@@ -51,7 +58,9 @@ class WhatsAppChannel(Channel):
 
     # -- the Channel contract ---------------------------------------------------------------------
     def routes(self) -> Sequence["APIRouter"]:
-        from bots.whatsapp.webhook import make_webhook_router  # the webhook imports this module
+        from bots.whatsapp.webhook import (
+            make_webhook_router,  # the webhook imports this module
+        )
 
         return [make_webhook_router(lambda request: running_channel(request, CHANNEL))]
 

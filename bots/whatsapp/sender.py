@@ -21,7 +21,12 @@ from bots.twilio_rest import REQUEST_TIMEOUT_SECONDS, TwilioRest
 from bots.whatsapp.config import ADDRESS_PREFIX, STATUS_PATH, WhatsAppConfig
 from bots.whatsapp.rendering import Outgoing, WhatsAppRenderer
 from bots.whatsapp.state import WhatsAppState
-from bots.whatsapp.texts import RETRYABLE_CODES, UNREACHABLE, WINDOW_CLOSED_NO_TEMPLATE, reason_for
+from bots.whatsapp.texts import (
+    RETRYABLE_CODES,
+    UNREACHABLE,
+    WINDOW_CLOSED_NO_TEMPLATE,
+    reason_for,
+)
 from dialogs.delivery import DeliveryResult
 from dialogs.messages import Reply
 

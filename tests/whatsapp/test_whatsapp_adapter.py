@@ -9,8 +9,7 @@ import asyncio
 import pytest
 
 from app.settings import Settings
-from bots.whatsapp import channel_from_settings
-from bots.whatsapp import texts
+from bots.whatsapp import channel_from_settings, texts
 from bots.whatsapp.rendering import BODY_LIMIT, split_text
 from dialogs.messages import Reply
 from tests.doubles.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioApi

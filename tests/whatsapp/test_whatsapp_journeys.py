@@ -11,19 +11,19 @@ from __future__ import annotations
 
 import logging
 
+from bots.whatsapp.texts import MEDIA_NOTE, WINDOW_CLOSED_NO_TEMPLATE
 from dialogs.messages import Reply
 from tests.whatsapp.harness import (
     BOT_NUMBER,
     PUBLIC_BASE_URL,
     STRANGER,
     SUBSCRIBER,
+    WINDOW_TEMPLATE_SID,
     inbound_form,
     joined,
     whatsapp_app,
     whatsapp_settings,
-    WINDOW_TEMPLATE_SID,
 )
-from bots.whatsapp.texts import MEDIA_NOTE, WINDOW_CLOSED_NO_TEMPLATE
 
 SHARED_PHONE = "+79000000006"
 
