@@ -104,14 +104,21 @@ async def test_operator_request(wa):
     assert "оператор" in answer.lower() and "очеред" in answer and "Уфа" in answer
 
 
-async def test_a_digit_outside_a_menu_is_plain_text(wa):
-    menu = joined(await wa.say("привет"))
-    assert "1 — " in menu
-    await wa.say("когда работает офис в Томске")  # its answer: a menu of its own
-    await wa.say("3")
-    # A digit beyond the newest menu is no button: the engine reads it as text.
-    answer = joined(await wa.say("99"))
-    assert "Томск" not in answer
+async def test_digits_answer_only_the_newest_menu(wa):
+    menu = joined(await wa.say("меню"))
+    assert "5 — Офисы и часы работы" in menu
+    assert "В каком вы городе?" in joined(await wa.say("5"))  # the digit works as the button
+
+    await wa.say("меню")
+    # A message without buttons (here an agent's) forgets the menu: a digit is text again.
+    await wa.container.delivery.send(f"whatsapp:{SUBSCRIBER}", [Reply(text="Здравствуйте, это оператор.")])
+    assert "В каком вы городе?" not in joined(await wa.say("5"))
+
+    await wa.say("меню")
+    assert "В каком вы городе?" not in joined(await wa.say("99"))  # beyond the menu: text
+    history = await wa.container.transcript.history(f"whatsapp:{SUBSCRIBER}")
+    typed = [entry.text for entry in history if entry.text in ("5", "99") or entry.text.startswith("[кнопка]")]
+    assert typed[-2:] == ["5", "99"] and typed[0].startswith("[кнопка]")
 
 
 async def test_media_gets_a_polite_text_only_note(wa):
