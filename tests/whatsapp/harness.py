@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, AsyncIterator
 from urllib.parse import urlencode
@@ -107,7 +107,6 @@ class WhatsAppHarness:
     app: Any
     clock: MovableClock
     phone: str = SUBSCRIBER
-    seen: int = field(default=0)
 
     @property
     def channel(self):
