@@ -7,7 +7,7 @@ messenger switches on when its token is set.
 
 from __future__ import annotations
 
-from bots import telegram, viber, webchat
+from bots import telegram, viber, webchat, whatsapp
 from bots.channel import Channel, ChannelFactory
 from app.settings import Settings
 
@@ -15,6 +15,7 @@ CHANNEL_FACTORIES: tuple[ChannelFactory, ...] = (
     webchat.channel_from_settings,
     telegram.channel_from_settings,
     viber.channel_from_settings,
+    whatsapp.channel_from_settings,
 )
 
 

@@ -90,6 +90,22 @@ class Settings(BaseSettings):
     twilio_sms_from: str | None = None
     twilio_api_base: str | None = None  # unset: Twilio's public API
 
+    # -- WhatsApp through Twilio (same account as above) --------------------------------------
+    # On when the account SID, the auth token and this sender are set.
+    twilio_whatsapp_from: str | None = None  # the WhatsApp sender, "+14155238886" (sandbox) or yours
+    # The public https address Twilio posts to (signatures cover the URL Twilio used,
+    # so behind a proxy the host the app sees is not it): "https://support.example.ru".
+    public_base_url: str | None = None
+    # Content templates (Content API, HX… SIDs). Quick replies with 1, 2, 3 buttons:
+    # body {{1}}, button i titled {{2i}} with id {{2i+1}}. Unset: a numbered menu.
+    twilio_content_sid_quick_reply_1: str | None = None
+    twilio_content_sid_quick_reply_2: str | None = None
+    twilio_content_sid_quick_reply_3: str | None = None
+    # An approved template for messages after the 24-hour window closed (agents' messages):
+    # the text goes into the variable named below. Unset: such messages fail, the agent is told.
+    twilio_content_sid_window: str | None = None
+    twilio_window_template_variable: str = "1"
+
     # -- Rasa action server (`isp-support actions`) -------------------------------------------
     # Shared secret Rasa sends as ``?token=`` (endpoints.yml: action_endpoint.token).
     # Unset: no check — keep the action server on localhost then.

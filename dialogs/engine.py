@@ -28,7 +28,7 @@ from dialogs.events import (
     SecretReceived,
 )
 from dialogs.forms import Form
-from dialogs.messages import Inbound, Reply, TurnResult
+from dialogs.messages import CONTACT, Inbound, Reply, TurnResult
 from dialogs.nlu.base import ParseResult
 from dialogs.responder import Responder
 from dialogs.router import SkillRouter
@@ -196,7 +196,9 @@ class DialogEngine:
         if parse.intent in (payloads.MENU, payloads.CANCEL):
             return await self.router.dispatch(turn, say) or []
 
-        shared_phone = parse.intent == payloads.INFORM and turn.inbound.vouched_phone
+        # Only a shared contact itself logs in here: WhatsApp vouches for the sender of
+        # every message, and a typed answer (a password) must still reach its form.
+        shared_phone = parse.intent == payloads.INFORM and turn.inbound.via == CONTACT and turn.inbound.vouched_phone
         if shared_phone and not turn.conversation.is_verified and (form is None or form.name == "verify"):
             # A contact shared while logging in (or out of the blue) proves the phone.
             by_phone = await verify_by_vouched_phone(turn, say)

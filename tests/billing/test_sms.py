@@ -1,21 +1,19 @@
-"""SMS senders (bots/sms): the outbox, and Twilio against a local test double that
-speaks Twilio's wire format for POST /2010-04-01/Accounts/{Sid}/Messages.json."""
+"""SMS senders (bots/sms): the outbox, and Twilio against the local Twilio REST double
+(tests/doubles/twilio_api.py)."""
 
 from __future__ import annotations
 
-import base64
 import logging
 import socket
-from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 
 import pytest
-from aiohttp import web
 from sqlalchemy import select
 
 from bots.sms.models import SmsOutbox
 from bots.sms.outbox import OutboxSmsSender, mask_phone, pending_outbox
 from bots.sms.twilio_sender import SmsSendError, TwilioSmsSender
+from tests.doubles.twilio_api import FakeTwilioApi
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "test-auth-token"
@@ -49,78 +47,12 @@ async def test_outbox_sender_queues_and_never_logs_the_text(db_sessions, caplog)
 # -- Twilio ------------------------------------------------------------------------------------
 
 
-def _message_resource(sid: str, form) -> dict:
-    """A Message resource as Twilio returns it (201 Created), per Twilio's API reference."""
-    uri = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{sid}.json"
-    return {
-        "account_sid": ACCOUNT_SID,
-        "api_version": "2010-04-01",
-        "body": form["Body"],
-        "date_created": "Fri, 20 Nov 2026 12:00:00 +0000",
-        "date_sent": None,
-        "date_updated": "Fri, 20 Nov 2026 12:00:00 +0000",
-        "direction": "outbound-api",
-        "error_code": None,
-        "error_message": None,
-        "from": form["From"],
-        "messaging_service_sid": None,
-        "num_media": "0",
-        "num_segments": "1",
-        "price": None,
-        "price_unit": "USD",
-        "sid": sid,
-        "status": "queued",
-        "subresource_uris": {"media": uri.replace(".json", "/Media.json")},
-        "to": form["To"],
-        "uri": uri,
-    }
-
-
-class TwilioDouble:
-    def __init__(self) -> None:
-        self.requests: list[dict] = []
-        self.fail_with: tuple[int, dict] | None = None
-
-    async def create_message(self, request: web.Request) -> web.Response:
-        form = await request.post()
-        self.requests.append(
-            {
-                "path": request.path,
-                "authorization": request.headers.get("Authorization", ""),
-                "content_type": request.content_type,
-                "form": dict(form),
-            }
-        )
-        if request.match_info["sid"] != ACCOUNT_SID:
-            return web.json_response({"code": 20404, "message": "not found", "status": 404}, status=404)
-        if self.fail_with:
-            status, body = self.fail_with
-            return web.json_response(body, status=status)
-        sid = f"SM{len(self.requests):032x}"
-        return web.json_response(_message_resource(sid, form), status=201)
-
-
-@asynccontextmanager
-async def serve(double: TwilioDouble):
-    app = web.Application()
-    app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", double.create_message)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    site = web.SockSite(runner, sock)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        await runner.cleanup()
-
-
 @pytest.fixture
-async def twilio_double():
-    double = TwilioDouble()
-    async with serve(double) as base_url:
-        yield double, base_url
+async def twilio_api():
+    """The shared Twilio REST double (tests/doubles/twilio_api.py); it answers 401 for
+    any other credentials, so a sent message proves the Basic auth too."""
+    async with FakeTwilioApi(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN) as api:
+        yield api
 
 
 async def _outbox(db_sessions) -> list[SmsOutbox]:
@@ -128,9 +60,8 @@ async def _outbox(db_sessions) -> list[SmsOutbox]:
         return list(await session.scalars(select(SmsOutbox).order_by(SmsOutbox.id)))
 
 
-async def test_twilio_sender_posts_the_message_and_records_the_sid(db_sessions, twilio_double, caplog):
-    double, base_url = twilio_double
-    sender = TwilioSmsSender(ACCOUNT_SID, AUTH_TOKEN, FROM, base_url, db_sessions, clock=lambda: NOW)
+async def test_twilio_sender_posts_the_message_and_records_the_sid(db_sessions, twilio_api, caplog):
+    sender = TwilioSmsSender(ACCOUNT_SID, AUTH_TOKEN, FROM, twilio_api.base_url, db_sessions, clock=lambda: NOW)
     try:
         # INFO: the level a production log runs at (aiosqlite logs statement
         # parameters at DEBUG — the application must keep that logger quieter).
@@ -139,12 +70,8 @@ async def test_twilio_sender_posts_the_message_and_records_the_sid(db_sessions, 
     finally:
         await sender.aclose()
 
-    (request,) = double.requests
-    assert request["path"] == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
-    assert request["content_type"] == "application/x-www-form-urlencoded"
-    expected_auth = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
-    assert request["authorization"] == expected_auth
-    assert request["form"] == {"To": "+79000000001", "From": FROM, "Body": TEXT}
+    (message,) = twilio_api.messages
+    assert message.form == {"To": "+79000000001", "From": FROM, "Body": TEXT}
 
     (row,) = await _outbox(db_sessions)
     assert (row.phone, row.status, row.provider_sid, row.sent_at) == ("+79000000001", "sent", "SM" + "0" * 31 + "1", NOW)
@@ -153,18 +80,9 @@ async def test_twilio_sender_posts_the_message_and_records_the_sid(db_sessions, 
     assert "SMS to +7900***01 handed to Twilio as SM" in caplog.text
 
 
-async def test_twilio_refusal_marks_the_row_failed(db_sessions, twilio_double):
-    double, base_url = twilio_double
-    double.fail_with = (
-        400,
-        {
-            "code": 21211,
-            "message": "Invalid 'To' Phone Number: +7900000XXXX",
-            "more_info": "https://www.twilio.com/docs/errors/21211",
-            "status": 400,
-        },
-    )
-    sender = TwilioSmsSender(ACCOUNT_SID, AUTH_TOKEN, FROM, base_url + "/", db_sessions, clock=lambda: NOW)
+async def test_twilio_refusal_marks_the_row_failed(db_sessions, twilio_api):
+    twilio_api.fail_next(status=400, code=21211, message="Invalid 'To' Phone Number: +7900000XXXX")
+    sender = TwilioSmsSender(ACCOUNT_SID, AUTH_TOKEN, FROM, twilio_api.base_url + "/", db_sessions, clock=lambda: NOW)
     try:
         with pytest.raises(SmsSendError, match="21211"):
             await sender.send("+79000000001", TEXT)

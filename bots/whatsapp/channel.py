@@ -1,0 +1,165 @@
+"""The WhatsApp channel (Twilio): signed form webhooks in, the REST Messages API out.
+
+Every inbound message carries the sender's number, which WhatsApp vouches for: it is
+set as ``Inbound.vouched_phone`` and the dialog engine decides (a contract phone
+verifies the subscriber like an SMS code).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+
+from bots.channel import (
+    Channel,
+    ChannelContext,
+    ChannelNotStarted,
+    ReceiptLog,
+    TurnHandler,
+    running_channel,
+)
+from bots.twilio_rest import TwilioRest
+from bots.whatsapp.config import WEBHOOK_PATH, WhatsAppConfig
+from bots.whatsapp.form import InboundMessage, parse_inbound, parse_status
+from bots.whatsapp.intake import BackgroundIntake
+from bots.whatsapp.rendering import WhatsAppRenderer
+from bots.whatsapp.sender import CHANNEL, WhatsAppSender
+from bots.whatsapp.signature import TwilioSignature
+from bots.whatsapp.state import WhatsAppState
+from bots.whatsapp.texts import MEDIA_NOTE, reason_for
+from dialogs.delivery import DeliveryResult
+from dialogs.messages import Inbound, Reply
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+log = logging.getLogger(__name__)
+
+
+class WhatsAppChannel(Channel):
+    name = CHANNEL
+    messaging_window = timedelta(hours=24)
+
+    def __init__(self, config: WhatsAppConfig, *, concurrency: int = 16) -> None:
+        self.config = config
+        # Buttons travel only as quick-reply templates; without them a numbered menu.
+        self.max_buttons = 3 if config.has_quick_replies else 0  # type: ignore[misc]
+        self.signature = TwilioSignature(config.auth_token, config.public_base_url)
+        self.rest = TwilioRest(config.account_sid, config.auth_token, config.api_base)
+        self.renderer = WhatsAppRenderer(config)
+        self._concurrency = concurrency
+        self._engine: TurnHandler | None = None
+        self._receipts: ReceiptLog | None = None
+        self._clock: Callable[[], datetime] | None = None
+        self._state: WhatsAppState | None = None
+        self._sender: WhatsAppSender | None = None
+        self._intake: BackgroundIntake | None = None
+
+    # -- the Channel contract ---------------------------------------------------------------------
+    def routes(self) -> Sequence["APIRouter"]:
+        from bots.whatsapp.webhook import (
+            make_webhook_router,  # the webhook imports this module
+        )
+
+        return [make_webhook_router(lambda request: running_channel(request, CHANNEL))]
+
+    async def start(self, context: ChannelContext) -> None:
+        self._engine, self._receipts, self._clock = context.engine, context.receipts, context.clock
+        self._state = WhatsAppState(context.store, window=self.messaging_window)
+        self._sender = WhatsAppSender(self.rest, self.config, self._state, self.renderer, context.clock)
+        self._intake = BackgroundIntake(self._state, self.process, concurrency=self._concurrency)
+        if self.config.public_base_url is None:
+            log.warning(
+                "WhatsApp: PUBLIC_BASE_URL is not set, so %s refuses every request (Twilio's "
+                "signature covers the public URL) and no status callbacks are asked for",
+                WEBHOOK_PATH,
+            )
+
+    async def close(self) -> None:
+        if self._intake is not None:
+            await self._intake.close()
+        await self.rest.aclose()
+
+    @property
+    def sender(self) -> WhatsAppSender:
+        return _started(self._sender)
+
+    @property
+    def intake(self) -> BackgroundIntake:
+        return _started(self._intake)
+
+    @property
+    def state(self) -> WhatsAppState:
+        return _started(self._state)
+
+    # -- webhooks (already signature-checked by the route) ---------------------------------------------
+    async def accept_message(self, form: Mapping[str, Any]) -> bool:
+        """Read and hand over an inbound message; False for a retried ``MessageSid``.
+        Raises ``MalformedWebhook`` for a form we cannot read."""
+        return await self.intake.accept(parse_inbound(form))
+
+    async def record_status(self, form: Mapping[str, Any]) -> None:
+        """A status callback (delivered / read / failed …) into the delivery receipts."""
+        report = parse_status(form)
+        if self._receipts is None:
+            return
+        await self._receipts.record(
+            CHANNEL,
+            report.message_sid,
+            report.status,
+            error_code=report.error_code,
+            error_message=reason_for(report.error_code) if report.error_code else None,
+            conversation_key=f"{CHANNEL}:{report.recipient}" if report.recipient else None,
+        )
+
+    # -- one message ----------------------------------------------------------------------------------
+    async def process(self, message: InboundMessage) -> None:
+        engine, state, clock = _started(self._engine), self.state, _started(self._clock)
+        await state.note_inbound(message.sender, clock())  # opens the 24-hour window
+        if not message.body.strip() and not message.button_payload:
+            # Media, a location, a shared contact card: nothing the engine can read.
+            self._log_failure(await self.sender.send(message.sender, [Reply(text=MEDIA_NOTE)]))
+            return
+        result = await engine.handle(await self.inbound_of(message))
+        if result.duplicate or not result.replies:
+            return  # already answered, or an agent holds the conversation
+        self._log_failure(await self.sender.send(message.sender, result.replies))
+
+    async def inbound_of(self, message: InboundMessage) -> Inbound:
+        """A pressed quick reply or a menu digit becomes the button's payload; anything
+        else is typed text."""
+        payload = None
+        text: str | None = message.body
+        if message.button_payload:
+            payload = await self.state.payload_for_button(message.sender, message.button_payload)
+            if payload is None:  # an id we no longer know: read what the button said
+                text = message.button_text or message.body
+        else:
+            payload = await self.state.payload_for_digit(message.sender, message.body)
+        return Inbound(
+            channel=CHANNEL,
+            user_id=message.sender,
+            message_id=message.message_sid,
+            text=None if payload else text,
+            payload=payload,
+            vouched_phone=message.sender,
+            display_name=message.profile_name,
+        )
+
+    @staticmethod
+    def _log_failure(result: DeliveryResult) -> None:
+        if not result.sent:
+            log.error("WhatsApp: reply not delivered: %s", result.detail or result.reason)
+
+
+def _started(part):
+    if part is None:
+        raise ChannelNotStarted("the WhatsApp channel has not started")
+    return part
+
+
+def channel_from_settings(settings: Any) -> WhatsAppChannel | None:
+    """On when ``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN`` and ``TWILIO_WHATSAPP_FROM`` are set."""
+    config = WhatsAppConfig.from_settings(settings)
+    return WhatsAppChannel(config) if config is not None else None
