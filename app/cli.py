@@ -175,7 +175,7 @@ def cmd_telegram(args: argparse.Namespace) -> int:
 
 def cmd_actions(args: argparse.Namespace) -> int:
     from app.container import build_container
-    from dialogs.rasa import run_action_server
+    from bots.rasa import run_action_server
 
     settings = _settings(args)
     _logging(settings)

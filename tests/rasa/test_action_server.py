@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from dialogs.rasa import ACTION_INTENTS
+from bots.rasa import ACTION_INTENTS
 from tests.rasa.conftest import RasaConversation, make_settings, served
 
 

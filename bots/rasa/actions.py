@@ -24,7 +24,7 @@ from dialogs.conversation import Conversation
 from dialogs.engine import DialogEngine
 from dialogs.messages import Inbound, TurnResult
 from dialogs.nlu.base import INTENTS, ParseResult
-from dialogs.rasa.tracker import RasaMessage, normalize_entities, rasa_buttons, read_latest_message
+from bots.rasa.tracker import RasaMessage, normalize_entities, rasa_buttons, read_latest_message
 
 log = logging.getLogger(__name__)
 
