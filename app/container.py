@@ -24,6 +24,7 @@ from bots.sms.twilio_sender import TwilioSmsSender
 from dialogs.delivery import Delivery
 from dialogs.engine import DialogEngine
 from dialogs.nlu import NLU
+from dialogs.skills.login_attempts import LoginAttempts
 from dialogs.state import make_state_store
 from dialogs.state.base import StateStore
 from dialogs.turn import Services, SmsSender, VerifyPolicy
@@ -124,18 +125,19 @@ async def build_container(
     transcript = BufferedTranscript(Transcript(sessions, clock=clock))
     sms = make_sms_sender(settings, sessions, clock)
     nlu = NLU(directory)
+    verify = verify_policy(settings)
     services = Services(
         billing=billing,
         directory=directory,
         callbacks=callbacks,
         handoffs=handoffs,
         sms=sms,
-        store=store,
-        verify_policy=verify_policy(settings),
+        login_attempts=LoginAttempts(store, verify),
+        verify_policy=verify,
         trust_policy=trust_policy(settings),
         handoff_after_misunderstandings=settings.handoff_after_misunderstandings,
     )
-    engine = DialogEngine(services, nlu, transcript=transcript, clock=clock)
+    engine = DialogEngine(services, nlu, store=store, transcript=transcript, clock=clock)
     on_close = [transcript.close] + ([sms.aclose] if hasattr(sms, "aclose") else [])
     if settings.demo and await load_demo_if_empty(sessions, directory, clock(), profile=profile):
         log.info("demo subscribers loaded (see README: 1000001/demo1 … 1000004/demo4)")

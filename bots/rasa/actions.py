@@ -20,7 +20,6 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 
 from dialogs import payloads
-from dialogs.conversation import Conversation
 from dialogs.engine import DialogEngine
 from dialogs.messages import Inbound, TurnResult
 from dialogs.nlu.base import INTENTS, ParseResult
@@ -48,12 +47,6 @@ ANSWERED_INTENTS = (
 # action name → the intent it answers; None: whatever Rasa understood.
 ACTION_INTENTS: dict[str, str | None] = {f"action_isp_{intent}": intent for intent in ANSWERED_INTENTS}
 ACTION_INTENTS[CONTINUE_ACTION] = None
-
-# To the engine, confidence 1.0 means a button press: an open form is left without
-# reading the text as its answer. Typed text never counts as one, however sure Rasa
-# is; an action Rasa chose by name counts as "sure" (an open form still gets the
-# first look, e.g. an account number typed while Rasa predicted action_isp_verify).
-TYPED_TEXT_MAX_CONFIDENCE = 0.99
 
 FAILURE_TEXT = (
     "Извините, сейчас не получается ответить. Попробуйте ещё раз через пару минут "
@@ -127,7 +120,10 @@ class EngineAction(Action):
         intent = self.intent or message.intent
         if intent not in INTENTS:
             return None
-        confidence = TYPED_TEXT_MAX_CONFIDENCE if self.intent else min(message.confidence, TYPED_TEXT_MAX_CONFIDENCE)
+        # An action Rasa chose by name is sure of its intent. Typed text stays typed text
+        # (``Inbound.via``): an open form still gets the first look, e.g. an account
+        # number typed while Rasa predicted action_isp_verify.
+        confidence = 1.0 if self.intent else message.confidence
         entities = normalize_entities(message.entities, engine.services.directory, engine.nlu)
         return ParseResult(text=message.text or "", intent=intent, confidence=confidence, entities=entities)
 
@@ -144,8 +140,7 @@ class EngineAction(Action):
     @staticmethod
     async def _slot_events(engine: DialogEngine, conversation_key: str, tracker: Tracker) -> list[dict[str, Any]]:
         """Tell Rasa which account is verified, when that changed (verified, logged out)."""
-        # The engine keeps the conversation under conv:<key> (dialogs/conversation.py).
-        conversation = Conversation.loads(conversation_key, await engine.services.store.get(f"conv:{conversation_key}"))
+        conversation = await engine.conversations.load(conversation_key)
         account = conversation.verified_account
         if (tracker.slots or {}).get(VERIFIED_SLOT) == account:
             return []
