@@ -84,7 +84,8 @@ class Form:
     # -- running ---------------------------------------------------------------------------------
     async def start(self, turn: Turn, say: Responder, initial: dict | None = None) -> list[Event]:
         slots = dict(initial or {})
-        events: list[Event] = [FormActivated(self.name, slots)]
+        # A copy: the event records the slots at the start, filling goes on below.
+        events: list[Event] = [FormActivated(self.name, dict(slots))]
         return events + await self._advance(turn, say, slots, requested=None)
 
     async def resume(self, turn: Turn, say: Responder) -> list[Event] | None:
