@@ -30,20 +30,10 @@ log = logging.getLogger(__name__)
 CHANNEL = "rasa"
 VERIFIED_SLOT = "isp_verified_account"
 CONTINUE_ACTION = "action_isp_continue"
-# The intents a provider's stories can ask for by name.
-ANSWERED_INTENTS = (
-    "balance",
-    "payment_methods",
-    "office_hours",
-    "trust_payment",
-    "callback",
-    "operator",
-    "verify",
-    "logout",
-    "password_reset",
-    "tech_issue",
-    "help",
-)
+# Small talk and the fallback: a provider's Rasa assistant answers those itself.
+RASA_OWN_INTENTS = ("greet", "thanks_bye", "out_of_scope")
+# The intents a provider's stories can ask for by name: every other one of ours.
+ANSWERED_INTENTS = tuple(intent for intent in INTENTS if intent not in RASA_OWN_INTENTS)
 # action name → the intent it answers; None: whatever Rasa understood.
 ACTION_INTENTS: dict[str, str | None] = {f"action_isp_{intent}": intent for intent in ANSWERED_INTENTS}
 ACTION_INTENTS[CONTINUE_ACTION] = None
