@@ -17,7 +17,7 @@ from typing import Callable, Protocol
 
 from dialogs import payloads
 from dialogs.conversation import Conversation, ConversationStore
-from dialogs.events import Event, FormSubmitted, LoggedOut, Misunderstood, SecretReceived
+from dialogs.events import Event, FormSubmitted, Misunderstood, SecretReceived
 from dialogs.forms import Form, answer_pending
 from dialogs.gate import TurnGate
 from dialogs.messages import Inbound, Reply, TurnResult
@@ -137,7 +137,6 @@ class DialogEngine:
                 await self._record(key, inbound, [], secret=False, now=now)
                 return TurnResult(held_by_agent=True)
 
-        self._expire_idle_verification(conv, now)
         form = self.forms.get(conv.active_form) if conv.active_form else None
         awaiting_secret = form is not None and conv.requested_slot in form.secret_slots
         understood_elsewhere = understood is not None and not awaiting_secret and not inbound.payload
@@ -183,11 +182,6 @@ class DialogEngine:
             misunderstood = misunderstood or isinstance(event, Misunderstood)
         if not misunderstood:
             conv.misunderstood_in_row = 0
-
-    def _expire_idle_verification(self, conv: Conversation, now: datetime) -> None:
-        idle = self.services.verify_policy.session_idle_seconds
-        if conv.is_verified and conv.last_seen is not None and now.timestamp() - conv.last_seen > idle:
-            LoggedOut().apply(conv, now.timestamp())
 
     async def _record(self, key: str, inbound: Inbound, replies: list[Reply], *, secret: bool, now: datetime) -> None:
         if self.transcript is None:

@@ -29,6 +29,7 @@ def build_turn_policies() -> SkillRouter:
     """The order is the rule: the first policy that answers decides the turn."""
     root = SkillRouter("turn policies")
     root.include(
+        verify.idle_login,  # a login unused too long is forgotten (and the turn goes on)
         menu.leave,  # menu / cancel leave whatever runs
         verify.shared_phone,  # a shared contact logs in, even in the middle of the login form
         forms.waiting_form,  # an answer to the question asked; a new request leaves the form

@@ -2,8 +2,9 @@
 the channel vouches for. Wrong guesses are limited per account and per
 conversation; nothing tells whether an account exists.
 
-Turn policy ``shared_phone``: a contact shared while logging in (or out of the blue)
-logs in, whatever else runs."""
+Turn policies: ``idle_login`` forgets a login nobody used for ``session_idle_seconds``;
+``shared_phone``: a contact shared while logging in (or out of the blue) logs in,
+whatever else runs."""
 
 from __future__ import annotations
 
@@ -239,8 +240,27 @@ async def logout(turn: Turn, say: Responder) -> list[Event]:
     return [LoggedOut(), FormDeactivated(), PendingIntentSet(None)]
 
 
-# -- turn policy ---------------------------------------------------------------------------------
+# -- turn policies -------------------------------------------------------------------------------
+idle_login = SkillRouter("policy: an idle login expires")
 shared_phone = SkillRouter("policy: logging in with a shared phone")
+
+
+def login_idle_too_long(turn: Turn) -> bool:
+    conversation = turn.conversation
+    idle = turn.services.verify_policy.session_idle_seconds
+    return (
+        conversation.is_verified
+        and conversation.last_seen is not None
+        and turn.now.timestamp() - conversation.last_seen > idle
+    )
+
+
+@idle_login.on(login_idle_too_long)
+async def forget_idle_login(turn: Turn, say: Responder, ctx: PolicyContext) -> None:
+    # Applied at once, not returned: every later policy and skill of this turn must
+    # see the subscriber logged out. Then the turn goes on.
+    LoggedOut().apply(turn.conversation, turn.now.timestamp())
+    return None
 
 
 def phone_shared_while_logged_out(turn: Turn) -> bool:

@@ -45,6 +45,7 @@ def logged_in() -> Conversation:
 def test_policies_run_in_the_documented_order():
     root = build_turn_policies()
     assert [r.handler for r in root.handlers()] == [
+        verify.forget_idle_login,
         menu.leave_whatever_runs,
         verify.log_in_with_shared_phone,
         forms.answer_or_leave_the_form,
@@ -71,6 +72,23 @@ async def test_decide_puts_carried_events_first(make_turn, say, ctx):
     root = SkillRouter("root")
     root.include(passing, answering)
     assert await decide(root, make_turn("привет"), say, ctx) == [FormDeactivated(), LastIntent("greet")]
+
+
+# -- verify: idle login ------------------------------------------------------------------------------
+async def test_an_idle_login_is_forgotten_and_the_turn_goes_on(make_turn, say, ctx, services):
+    idle = services.verify_policy.session_idle_seconds
+    conversation = logged_in()
+    conversation.last_seen = NOW.timestamp() - idle - 1
+    assert await verify.idle_login.dispatch(make_turn("баланс", conversation=conversation), say, ctx=ctx) is None
+    assert not conversation.is_verified
+    assert say.replies == []
+
+
+async def test_a_recent_login_stays(make_turn, say, ctx, services):
+    conversation = logged_in()
+    conversation.last_seen = NOW.timestamp() - services.verify_policy.session_idle_seconds
+    assert await verify.idle_login.dispatch(make_turn("баланс", conversation=conversation), say, ctx=ctx) is None
+    assert conversation.verified_account == "1000001"
 
 
 # -- menu: leave -----------------------------------------------------------------------------
