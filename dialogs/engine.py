@@ -139,8 +139,10 @@ class DialogEngine:
 
         form = self.forms.get(conv.active_form) if conv.active_form else None
         awaiting_secret = form is not None and conv.requested_slot in form.secret_slots
-        understood_elsewhere = understood is not None and not awaiting_secret and not inbound.payload
-        parse = understood if understood is not None and understood_elsewhere else self._understand(inbound, awaiting_secret)
+        if understood is not None and not awaiting_secret and not inbound.payload:
+            parse, understood_elsewhere = understood, True
+        else:
+            parse, understood_elsewhere = self._understand(inbound, awaiting_secret), False
         turn = Turn(inbound=inbound, parse=parse, conversation=conv, services=self.services, now=now, form=form,
                     understood_elsewhere=understood_elsewhere)
         say = Responder(self.texts)
