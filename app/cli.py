@@ -233,7 +233,7 @@ def cmd_viber(args: argparse.Namespace) -> int:
 
 def cmd_actions(args: argparse.Namespace) -> int:
     from app.container import build_container
-    from dialogs.rasa import run_action_server
+    from bots.rasa import run_action_server
 
     settings = _settings(args)
     _logging(settings)

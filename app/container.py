@@ -24,6 +24,7 @@ from bots.sms.twilio_sender import TwilioSmsSender
 from dialogs.delivery import Delivery
 from dialogs.engine import DialogEngine
 from dialogs.nlu import NLU
+from dialogs.skills.login_attempts import LoginAttempts
 from dialogs.state import make_state_store
 from dialogs.state.base import StateStore
 from dialogs.turn import Services, SmsSender, VerifyPolicy
@@ -151,18 +152,19 @@ async def build_container(
     transcript = BufferedTranscript(Transcript(sessions, clock=clock))
     sms = make_sms_sender(settings, sessions, clock)
     nlu = NLU(directory)
+    verify = verify_policy(settings)
     services = Services(
         billing=billing,
         directory=directory,
         callbacks=callbacks,
         handoffs=handoffs,
         sms=sms,
-        store=store,
-        verify_policy=verify_policy(settings),
+        login_attempts=LoginAttempts(store, verify),
+        verify_policy=verify,
         trust_policy=trust_policy(settings),
         handoff_after_misunderstandings=settings.handoff_after_misunderstandings,
     )
-    engine = DialogEngine(services, nlu, transcript=transcript, clock=clock)
+    engine = DialogEngine(services, nlu, store=store, transcript=transcript, clock=clock)
     on_close = [transcript.close] + ([sms.aclose] if hasattr(sms, "aclose") else [])
     return Container(
         settings=settings,

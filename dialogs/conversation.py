@@ -1,13 +1,16 @@
 """Conversation state: what the engine remembers between two messages of one subscriber.
 
-Kept in the StateStore as JSON under ``conv:<channel>:<user>``. Only the engine
-changes it, by applying the events skills return (dialogs/events.py).
+Kept in the StateStore as JSON under ``conv:<channel>:<user>`` (``ConversationStore``
+below owns that key). Only the engine changes it, by applying the events skills
+return (dialogs/events.py).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+
+from dialogs.state.base import StateStore
 
 
 @dataclass
@@ -46,3 +49,25 @@ class Conversation:
         data["key"] = key
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+class ConversationStore:
+    """The one owner of the ``conv:`` keys: others (the engine, the Rasa adapter) read
+    and write conversations through it, never through the raw key."""
+
+    PREFIX = "conv:"
+
+    def __init__(self, store: StateStore, *, ttl_seconds: float) -> None:
+        self._store = store
+        self._ttl = ttl_seconds  # a quiet conversation is forgotten after this
+
+    async def find(self, key: str) -> Conversation | None:
+        """The stored conversation; None when the store does not know it (new, or lost)."""
+        raw = await self._store.get(self.PREFIX + key)
+        return None if raw is None else Conversation.loads(key, raw)
+
+    async def load(self, key: str) -> Conversation:
+        return await self.find(key) or Conversation(key=key)
+
+    async def save(self, conversation: Conversation) -> None:
+        await self._store.set(self.PREFIX + conversation.key, conversation.dumps(), ttl=self._ttl)

@@ -62,7 +62,3 @@ def phone(e164: str) -> str:
     if len(digits) != 11:
         return e164
     return f"+{digits[0]} {digits[1:4]} {digits[4:7]}-{digits[7:9]}-{digits[9:]}"
-
-
-def ordinal_position(n: int) -> str:
-    return f"{n}-й"

@@ -4,13 +4,16 @@ A form names its slots; for each slot it may define ``extract_<slot>`` (read the
 from the turn), ``validate_<slot>`` (return the slots to set, or None after saying
 why the value is wrong) and ``ask_<slot>`` (the question). ``submit`` runs once
 every required slot is filled.
+
+``waiting_form`` is the turn policy that feeds a turn to the form waiting for an
+answer, or leaves the form when the turn is a new request.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from dialogs.payloads import INFORM
 from dialogs.events import (
     Event,
     FormActivated,
@@ -20,7 +23,12 @@ from dialogs.events import (
     SlotRequested,
     SlotSet,
 )
+from dialogs.messages import BUTTON
+from dialogs.nlu.base import ParseResult
+from dialogs.payloads import CONTROL, INFORM
+from dialogs.policies import PolicyContext
 from dialogs.responder import Responder
+from dialogs.router import SkillRouter
 from dialogs.turn import Turn
 
 # A value meaning "the subscriber chose to skip this optional slot".
@@ -76,7 +84,8 @@ class Form:
     # -- running ---------------------------------------------------------------------------------
     async def start(self, turn: Turn, say: Responder, initial: dict | None = None) -> list[Event]:
         slots = dict(initial or {})
-        events: list[Event] = [FormActivated(self.name, slots)]
+        # A copy: the event records the slots at the start, filling goes on below.
+        events: list[Event] = [FormActivated(self.name, dict(slots))]
         return events + await self._advance(turn, say, slots, requested=None)
 
     async def resume(self, turn: Turn, say: Responder) -> list[Event] | None:
@@ -145,3 +154,49 @@ class Form:
 class FormAborted(Exception):
     """Raised by a validator that has told the subscriber why the form cannot go on
     (e.g. an account locked after too many wrong guesses)."""
+
+
+# -- the turn policy -------------------------------------------------------------------------
+waiting_form = SkillRouter("policy: the waiting form")
+
+
+def form_waiting(turn: Turn) -> bool:
+    return turn.form is not None
+
+
+def pressed_a_request(turn: Turn) -> bool:
+    """A button naming a request of its own (not an answer, not menu/cancel). A stale
+    or foreign payload reads as ``out_of_scope``: it is no request."""
+    return turn.inbound.via == BUTTON and turn.intent not in (*CONTROL, "out_of_scope")
+
+
+@waiting_form.on(form_waiting)
+async def answer_or_leave_the_form(turn: Turn, say: Responder, ctx: PolicyContext) -> list[Event] | None:
+    form, conversation = turn.form, turn.conversation
+    assert form is not None  # the filter said so
+    if not pressed_a_request(turn):
+        events = await form.resume(turn, say)
+        if events is not None:
+            return events
+        if conversation.requested_slot and not ctx.confident(turn.parse):
+            # The answer did not fit the question: ask again, the form stays.
+            await form.not_understood(conversation.requested_slot, turn, say, dict(conversation.form_slots))
+            return []
+    # A new request: leave the form, and the next policies answer it. (Cleared on the
+    # turn's view now, so skills that start forms of their own see none running.)
+    conversation.active_form = None
+    ctx.carry(FormDeactivated(), PendingIntentSet(None))
+    return None
+
+
+async def answer_pending(turn: Turn, say: Responder, skills: SkillRouter) -> list[Event]:
+    """After a form (verification, "which city?") completed: answer what the
+    subscriber asked before it."""
+    conversation = turn.conversation
+    parse = ParseResult(text="", intent=conversation.pending_intent or "", confidence=1.0,
+                        entities=dict(conversation.pending_entities))
+    pending = replace(turn, parse=parse, form=None, understood_elsewhere=False)
+    events = await skills.dispatch(pending, say) or []
+    if not any(isinstance(e, PendingIntentSet) for e in events):
+        events.insert(0, PendingIntentSet(None))
+    return events

@@ -1,8 +1,10 @@
-"""Routing a turn to a skill handler, in the manner of aiogram 3.
+"""Routing a turn to a handler, in the manner of aiogram 3.
 
 A ``SkillRouter`` per feature; handlers are registered with filters that read like
 sentences (``@router.on(IntentIs("balance"))``); a filter may hand the data it
-extracted to the handler as keyword arguments; routers nest.
+extracted to the handler as keyword arguments; routers nest. A handler that returns
+None passes the turn on to the next match (aiogram's ``SkipHandler``): the engine's
+turn policies (dialogs/policies.py) are routers of that kind.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dialogs.turn import Turn
 
 FilterResult = bool | dict[str, Any]
 Filter = Callable[[Turn], FilterResult]
-Handler = Callable[..., Awaitable[list[Event]]]
+Handler = Callable[..., Awaitable[list[Event] | None]]
 
 
 @dataclass(frozen=True)
@@ -39,10 +41,6 @@ class HasEntity:
     def __call__(self, turn: Turn) -> FilterResult:
         value = turn.entity(self.name)
         return {self.name: value} if value else False
-
-
-def is_verified(turn: Turn) -> FilterResult:
-    return turn.conversation.is_verified
 
 
 @dataclass
@@ -82,10 +80,13 @@ class SkillRouter:
         for child in self._children:
             yield from child.handlers()
 
-    async def dispatch(self, turn: Turn, say: Responder) -> list[Event] | None:
-        """Run the first matching handler; None when nothing matched."""
+    async def dispatch(self, turn: Turn, say: Responder, **context: Any) -> list[Event] | None:
+        """The events of the first matching handler that answers; None when none does.
+        ``context`` goes to every handler, with the data its filters extracted."""
         for registered in self.handlers():
             data = registered.match(turn)
             if data is not None:
-                return await registered.handler(turn, say, **data)
+                events = await registered.handler(turn, say, **context, **data)
+                if events is not None:
+                    return events
         return None

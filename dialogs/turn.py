@@ -1,25 +1,73 @@
 """What a skill sees of one turn: the message, what it means, the conversation so
 far, and the services it may call. Skills get everything through this object —
-no globals — so a test can build one directly."""
+no globals — so a test can build one directly.
+
+The services outside the dialog layer are Protocols: a skill knows what it may ask
+of the callback and handoff queues, not which classes answer (``dispatcher`` in the
+app, anything with these methods in a test)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from billing.port import Billing, TrustPolicy
-from reference.directory import City, Directory
 from dialogs.conversation import Conversation
 from dialogs.messages import Inbound
 from dialogs.nlu.base import ParseResult
-from dialogs.state.base import StateStore
-from dispatcher.callbacks import CallbackQueue
-from dispatcher.handoffs import HandoffQueue
+from dispatcher.callbacks import CallbackTicket
+from dispatcher.handoffs import HandoffRecord, HandoffTicket
+from reference.directory import City, Directory
+
+if TYPE_CHECKING:  # skills import this module: a runtime import would go in a circle
+    from dialogs.forms import Form
+    from dialogs.skills.login_attempts import LoginAttempts
 
 
 class SmsSender(Protocol):
     async def send(self, phone_e164: str, text: str) -> None: ...
+
+
+class CallbackRequests(Protocol):
+    """The callback queue, as the callback skill uses it."""
+
+    async def request(
+        self,
+        city: str,
+        department: str,
+        phone: str,
+        *,
+        account_number: str | None = None,
+        conversation_key: str | None = None,
+        preferred_time: str | None = None,
+        topic: str | None = None,
+        now: datetime | None = None,
+    ) -> CallbackTicket: ...
+
+    async def open_for_conversation(self, conversation_key: str, *, now: datetime | None = None) -> list[CallbackTicket]: ...
+
+    async def cancel(
+        self, request_id: int | None = None, *, conversation_key: str | None = None, now: datetime | None = None
+    ) -> bool: ...
+
+
+class HandoffRequests(Protocol):
+    """The handoff queue, as the handoff skill and the engine use it."""
+
+    async def enqueue(
+        self,
+        conversation_key: str,
+        channel: str,
+        *,
+        city: str | None,
+        department: str,
+        account_number: str | None = None,
+        reason: str,
+        now: datetime | None = None,
+    ) -> HandoffTicket: ...
+
+    async def current(self, conversation_key: str) -> HandoffRecord | None: ...
 
 
 @dataclass(frozen=True)
@@ -35,10 +83,10 @@ class VerifyPolicy:
 class Services:
     billing: Billing
     directory: Directory
-    callbacks: CallbackQueue
-    handoffs: HandoffQueue
+    callbacks: CallbackRequests
+    handoffs: HandoffRequests
     sms: SmsSender
-    store: StateStore
+    login_attempts: "LoginAttempts"  # the verify skill's wrong guesses, locks, codes
     verify_policy: VerifyPolicy
     trust_policy: TrustPolicy
     handoff_after_misunderstandings: int = 2
@@ -51,6 +99,10 @@ class Turn:
     conversation: Conversation
     services: Services
     now: datetime  # aware, UTC
+    # The form that was waiting for an answer when the turn began (None: none was).
+    form: "Form | None" = None
+    # An NLU outside the engine (a Rasa server) read the text: its reading stands.
+    understood_elsewhere: bool = False
 
     @property
     def intent(self) -> str:

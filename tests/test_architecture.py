@@ -1,6 +1,8 @@
 """Imports point one way (DESIGN.md): app wires everything and nothing imports app;
 bots → dialogs; dialogs → billing, dispatcher, reference; dispatcher → billing, reference;
-billing → reference, storage; reference and storage → none of ours."""
+billing → reference, storage; reference and storage → none of ours. Billing knows no
+channel, conversation or agent; skills see the queues through Protocols; each state
+key prefix has one owner."""
 
 from __future__ import annotations
 
@@ -92,3 +94,82 @@ def test_every_channel_is_listed_once_in_app():
     messengers = [name for name in CHANNEL_PACKAGES if (ROOT / "bots" / name / "channel.py").exists()]
     for name in messengers:
         assert source.count(f"{name}.channel_from_settings") == 1, name
+
+
+def identifiers(path: Path) -> set[str]:
+    """Every name a module defines, uses or imports (not its strings or comments)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            names.add(node.attr)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.alias):
+            names.update(node.name.split("."))
+        elif isinstance(node, ast.keyword) and node.arg:
+            names.add(node.arg)
+    return names
+
+
+def test_billing_knows_no_channel_conversation_or_agent():
+    """The provider's side answers about accounts; who asks, and through what, is not its business."""
+    words = ("channel", "conversation", "agent")
+    offenders = sorted(
+        f"{path.relative_to(ROOT).as_posix()}: {name}"
+        for path in (ROOT / "billing").rglob("*.py")
+        for name in identifiers(path)
+        if any(word in name.lower() for word in words)
+    )
+    assert offenders == [], offenders
+
+
+def test_dialogs_sees_the_queues_through_protocols():
+    """Skills get ``CallbackRequests``/``HandoffRequests`` (dialogs/turn.py), never the
+    dispatcher's queue classes; from ``dispatcher`` only message types come in."""
+    offenders = []
+    for path in (ROOT / "dialogs").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("dispatcher"):
+                offenders += [f"{path.relative_to(ROOT).as_posix()}: {a.name}" for a in node.names if a.name.endswith("Queue")]
+    assert offenders == [], offenders
+
+
+# state key prefix → the one module that reads and writes those keys
+KEY_OWNERS = {
+    "conv:": "dialogs/conversation.py",
+    "dedup:": "dialogs/gate.py",
+    "rate:": "dialogs/gate.py",
+    "lock:": "dialogs/gate.py",
+    "verify:": "dialogs/skills/login_attempts.py",
+}
+
+
+def key_literals(path: Path) -> set[str]:
+    """String literals and f-strings as they start (where a key's prefix would be)."""
+    found: set[str] = set()
+    tree = ast.parse(path.read_text("utf-8"))
+    inside_fstrings = {id(part) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for part in node.values}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in inside_fstrings:
+            found.add(node.value)
+        elif isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
+            found.add(str(node.values[0].value))
+    return found
+
+
+def test_each_state_key_prefix_has_one_owner():
+    """Others use the owner's accessors (e.g. the Rasa adapter reads conversations
+    through ``ConversationStore``), never the raw key."""
+    offenders = []
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            rel = path.relative_to(ROOT).as_posix()
+            for literal in key_literals(path):
+                for prefix, owner in KEY_OWNERS.items():
+                    if literal.startswith(prefix) and rel != owner:
+                        offenders.append(f"{rel} uses {literal!r} (owned by {owner})")
+    assert offenders == [], offenders

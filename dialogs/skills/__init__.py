@@ -1,9 +1,11 @@
-"""One module per skill. ``root_router`` nests them; ``FORMS`` names the forms the
-engine can resume across turns."""
+"""One module per skill. ``build_root_router`` nests their routers;
+``build_turn_policies`` orders the turn policies they register; ``FORMS`` names the
+forms the engine can resume across turns."""
 
+from dialogs import forms, policies
 from dialogs.forms import Form
 from dialogs.router import SkillRouter
-from dialogs.skills import balance, callback, handoff, menu, offices, payments, tech_issue, trust_payment, verify
+from dialogs.skills import balance, callback, follow_up, handoff, menu, offices, payments, tech_issue, trust_payment, verify
 from dialogs.skills.ask_city import ASK_CITY_FORM
 
 
@@ -19,6 +21,23 @@ def build_root_router() -> SkillRouter:
         callback.router,
         handoff.router,
         tech_issue.router,
+    )
+    return root
+
+
+def build_turn_policies() -> SkillRouter:
+    """The order is the rule: the first policy that answers decides the turn."""
+    root = SkillRouter("turn policies")
+    root.include(
+        verify.idle_login,  # a login unused too long is forgotten (and the turn goes on)
+        menu.leave,  # menu / cancel leave whatever runs
+        verify.shared_phone,  # a shared contact logs in, even in the middle of the login form
+        forms.waiting_form,  # an answer to the question asked; a new request leaves the form
+        menu.stale_button,  # an answer nobody asked for
+        policies.skills,  # the skill for what the NLU is sure of
+        follow_up.follow_up,  # «а в Уфе?» continues the last request
+        handoff.after_misunderstandings,  # not understood again: an agent
+        menu.not_understood,  # not understood
     )
     return root
 

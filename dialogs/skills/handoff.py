@@ -1,11 +1,13 @@
-"""Handoff to a human: asked for, or the bot failed to understand twice in a row.
-The conversation is queued for agents of the city and department; while an agent
-holds it the bot is silent (the engine checks)."""
+"""Handoff to a human: asked for, or the bot failed to understand twice in a row
+(the ``after_misunderstandings`` turn policy). The conversation is queued for agents
+of the city and department; while an agent holds it the bot is silent (the engine
+checks)."""
 
 from __future__ import annotations
 
 from dialogs import payloads
 from dialogs.events import Event, HandoffQueued
+from dialogs.policies import PolicyContext
 from dialogs.responder import Responder
 from dialogs.router import IntentIs, SkillRouter
 from dialogs.skills.ask_city import ask_city_then
@@ -54,7 +56,17 @@ async def operator(turn: Turn, say: Responder) -> list[Event]:
     return await queue_for_agents(turn, say, reason="asked", city_name=city.name, department=department)
 
 
-async def handoff_after_misunderstanding(turn: Turn, say: Responder) -> list[Event]:
+after_misunderstandings = SkillRouter("policy: handoff after misunderstandings")
+
+
+def misunderstood_once_too_often(turn: Turn) -> bool:
+    """Not understood now, after ``handoff_after_misunderstandings - 1`` times in a row."""
+    return turn.conversation.misunderstood_in_row + 1 >= turn.services.handoff_after_misunderstandings
+
+
+@after_misunderstandings.on(misunderstood_once_too_often)
+async def handoff_after_misunderstanding(turn: Turn, say: Responder, ctx: PolicyContext) -> list[Event]:
+    # No Misunderstood event: after a handoff the count starts again.
     city = turn.known_city()
     say.say("handoff.not_understood")
     return await queue_for_agents(

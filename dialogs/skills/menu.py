@@ -1,15 +1,26 @@
-"""Greeting, the main menu, help, goodbye, and what to say when nothing fits."""
+"""Greeting, the main menu, help, goodbye, and what to say when nothing fits.
+
+Turn policies: menu and cancel leave whatever runs (``leave``), a button nobody
+asked for gets the menu (``stale_button``), and what nothing understood is said so
+(``not_understood``)."""
 
 from __future__ import annotations
 
+import re
+
 from dialogs import payloads
-from dialogs.events import Event, FormDeactivated, PendingIntentSet
+from dialogs.events import Event, FormDeactivated, Misunderstood, PendingIntentSet
 from dialogs.messages import Button
+from dialogs.nlu.base import ParseResult
+from dialogs.policies import PolicyContext
 from dialogs.responder import Responder
 from dialogs.router import IntentIs, SkillRouter
 from dialogs.turn import Turn
 
 router = SkillRouter("menu")
+
+# A bare word that leaves whatever form is running.
+CANCEL_TEXT = re.compile(r"^\s*(отмена|отменить|стоп|хватит|назад|в меню|меню|cancel|stop|menu)\s*[.!]*\s*$", re.I)
 
 
 def main_menu(say: Responder, turn: Turn) -> list[Button]:
@@ -57,6 +68,41 @@ async def cancel(turn: Turn, say: Responder) -> list[Event]:
     return [FormDeactivated(), PendingIntentSet(None)]
 
 
-async def not_understood(turn: Turn, say: Responder) -> list[Event]:
-    say.say("menu.not_understood", buttons=main_menu(say, turn))
+# -- turn policies ----------------------------------------------------------------------------
+leave = SkillRouter("policy: menu and cancel")
+stale_button = SkillRouter("policy: stale button")
+not_understood = SkillRouter("policy: not understood")
+
+
+def typed_cancel(turn: Turn) -> bool:
+    """«отмена», «стоп», «меню» typed (even where a password is expected: the NLU
+    never sees that text, this rule does). Text an outside NLU read keeps its reading."""
+    return turn.inbound.payload is None and not turn.understood_elsewhere and bool(CANCEL_TEXT.match(turn.text))
+
+
+def asks_to_leave(turn: Turn) -> bool:
+    return turn.intent in (payloads.MENU, payloads.CANCEL) or typed_cancel(turn)
+
+
+def no_form_waiting(turn: Turn) -> bool:
+    return turn.form is None
+
+
+@leave.on(asks_to_leave)
+async def leave_whatever_runs(turn: Turn, say: Responder, ctx: PolicyContext) -> list[Event]:
+    if turn.intent not in (payloads.MENU, payloads.CANCEL):
+        turn.parse = ParseResult(text="", intent=payloads.CANCEL, confidence=1.0)
+    return await ctx.skills.dispatch(turn, say) or []
+
+
+@stale_button.on(IntentIs(payloads.INFORM), no_form_waiting)
+async def answer_a_stale_button(turn: Turn, say: Responder, ctx: PolicyContext) -> list[Event]:
+    """An answer to a question nobody asks any more (an old button): the menu."""
+    say.say("menu.stale_button", buttons=main_menu(say, turn))
     return []
+
+
+@not_understood.on()
+async def say_not_understood(turn: Turn, say: Responder, ctx: PolicyContext) -> list[Event]:
+    say.say("menu.not_understood", buttons=main_menu(say, turn))
+    return [Misunderstood()]

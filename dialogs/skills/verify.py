@@ -1,11 +1,13 @@
 """Who is writing: account number + password, or + a one-time SMS code, or a phone
 the channel vouches for. Wrong guesses are limited per account and per
-conversation; nothing tells whether an account exists."""
+conversation; nothing tells whether an account exists.
+
+Turn policies: ``idle_login`` forgets a login nobody used for ``session_idle_seconds``;
+``shared_phone``: a contact shared while logging in (or out of the blue) logs in,
+whatever else runs."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import math
 import re
 import secrets
@@ -23,6 +25,8 @@ from dialogs.events import (
     PendingIntentSet,
 )
 from dialogs.forms import Form, FormAborted
+from dialogs.messages import CONTACT
+from dialogs.policies import PolicyContext
 from dialogs.responder import Responder
 from dialogs.router import IntentIs, SkillRouter
 from dialogs.turn import Turn
@@ -32,33 +36,8 @@ router = SkillRouter("verify")
 ACCOUNT_RE = re.compile(r"\d{5,20}")
 
 
-def _account_key(number: str) -> str:
-    return f"verify:fails:acct:{number}"
-
-
-def _account_lock_key(number: str) -> str:
-    return f"verify:locked:acct:{number}"
-
-
-def _conversation_key(turn: Turn) -> str:
-    return f"verify:fails:conv:{turn.conversation.key}"
-
-
-def _conversation_lock_key(turn: Turn) -> str:
-    return f"verify:locked:conv:{turn.conversation.key}"
-
-
-def _code_key(turn: Turn, number: str) -> str:
-    return f"verify:code:{turn.conversation.key}:{number}"
-
-
-def _digest(number: str, code: str) -> str:
-    return hashlib.sha256(f"{number}:{code}".encode()).hexdigest()
-
-
-async def _say_locked(turn: Turn, say: Responder, lock_key: str) -> bool:
-    """If ``lock_key`` is set, tell the subscriber when to try again."""
-    remaining = await turn.services.store.ttl(lock_key)
+def _say_locked(turn: Turn, say: Responder, remaining: float | None) -> bool:
+    """If a lock has ``remaining`` seconds, tell the subscriber when to try again."""
     if remaining is None:
         return False
     minutes = max(1, math.ceil(remaining / 60))
@@ -94,7 +73,7 @@ class VerifyForm(Form):
         if not ACCOUNT_RE.fullmatch(number):
             say.say("verify.account_format")
             return None
-        if await _say_locked(turn, say, _account_lock_key(number)):
+        if _say_locked(turn, say, await turn.services.login_attempts.account_locked_for(number)):
             raise FormAborted
         return {"account": number}
 
@@ -105,15 +84,12 @@ class VerifyForm(Form):
     async def validate_method(self, value: str, turn: Turn, say: Responder, slots: dict) -> dict | None:
         if value != "sms" or "account" not in slots:
             return {"method": "password"}
-        number = slots["account"]
-        sent = await turn.services.store.incr(f"verify:sms_sent:{number}", turn.services.verify_policy.window_seconds)
-        if sent > 3:
+        number, attempts = slots["account"], turn.services.login_attempts
+        if not await attempts.may_send_code(number):
             say.say("verify.sms_too_often")
             return {"method": "password"}
         code = f"{secrets.randbelow(1_000_000):06d}"
-        await turn.services.store.set(
-            _code_key(turn, number), _digest(number, code), ttl=turn.services.verify_policy.sms_code_ttl_seconds
-        )
+        await attempts.keep_code(number, turn.conversation.key, code)
         card = await turn.services.billing.find_account(number)
         if card is not None:  # an unknown account gets the same answer, and no SMS
             await turn.services.sms.send(card.phone, say.text("verify.sms_text", code=code))
@@ -138,33 +114,22 @@ class VerifyForm(Form):
             )
 
     async def validate_secret(self, value: str, turn: Turn, say: Responder, slots: dict) -> dict | None:
-        services, policy = turn.services, turn.services.verify_policy
+        services, attempts, conversation = turn.services, turn.services.login_attempts, turn.conversation.key
         number = slots["account"]
-        if await _say_locked(turn, say, _account_lock_key(number)) or await _say_locked(
-            turn, say, _conversation_lock_key(turn)
-        ):
+        if _say_locked(turn, say, await attempts.locked_for(number, conversation)):
             raise FormAborted
         if slots.get("method") == "sms":
-            stored = await services.store.get(_code_key(turn, number))
-            ok = stored is not None and hmac.compare_digest(stored, _digest(number, value.replace(" ", "")))
+            ok = await attempts.code_matches(number, conversation, value.replace(" ", ""))
         else:
             ok = await services.billing.check_password(number, value)
         if ok:
-            await services.store.delete(_account_key(number))
-            await services.store.delete(_code_key(turn, number))
+            await attempts.succeeded(number, conversation)
             return {"secret": True}
-        account_fails = await services.store.incr(_account_key(number), policy.window_seconds)
-        conversation_fails = await services.store.incr(_conversation_key(turn), policy.window_seconds)
-        if account_fails >= policy.max_attempts:
-            await services.store.set(_account_lock_key(number), "1", ttl=policy.window_seconds)
-            await _say_locked(turn, say, _account_lock_key(number))
-            raise FormAborted
-        if conversation_fails >= policy.max_attempts_per_conversation:
-            await services.store.set(_conversation_lock_key(turn), "1", ttl=policy.window_seconds)
-            await _say_locked(turn, say, _conversation_lock_key(turn))
+        account_fails, locked_for = await attempts.failed(number, conversation)
+        if _say_locked(turn, say, locked_for):
             raise FormAborted
         key = "verify.wrong_code" if slots.get("method") == "sms" else "verify.wrong_password"
-        say.say(key, left=policy.max_attempts - account_fails)
+        say.say(key, left=services.verify_policy.max_attempts - account_fails)
         return None
 
     async def submit(self, turn: Turn, say: Responder, slots: dict) -> list[Event]:
@@ -274,3 +239,48 @@ async def logout(turn: Turn, say: Responder) -> list[Event]:
         return [FormDeactivated()]
     say.say("verify.logged_out", account=turn.conversation.verified_account)
     return [LoggedOut(), FormDeactivated(), PendingIntentSet(None)]
+
+
+# -- turn policies -------------------------------------------------------------------------------
+idle_login = SkillRouter("policy: an idle login expires")
+shared_phone = SkillRouter("policy: logging in with a shared phone")
+
+
+def login_idle_too_long(turn: Turn) -> bool:
+    conversation = turn.conversation
+    idle = turn.services.verify_policy.session_idle_seconds
+    return (
+        conversation.is_verified
+        and conversation.last_seen is not None
+        and turn.now.timestamp() - conversation.last_seen > idle
+    )
+
+
+@idle_login.on(login_idle_too_long)
+async def forget_idle_login(turn: Turn, say: Responder, ctx: PolicyContext) -> None:
+    # Applied at once, not returned: every later policy and skill of this turn must
+    # see the subscriber logged out. Then the turn goes on.
+    LoggedOut().apply(turn.conversation, turn.now.timestamp())
+    return None
+
+
+def phone_shared_while_logged_out(turn: Turn) -> bool:
+    # Only a shared contact itself: WhatsApp vouches for the sender of every message,
+    # and a typed answer (a password) must still reach its form.
+    return (
+        turn.intent == payloads.INFORM
+        and turn.inbound.via == CONTACT
+        and bool(turn.inbound.vouched_phone)
+        and not turn.conversation.is_verified
+        and (turn.form is None or turn.form.name == VERIFY_FORM.name)
+    )
+
+
+@shared_phone.on(phone_shared_while_logged_out)
+async def log_in_with_shared_phone(turn: Turn, say: Responder, ctx: PolicyContext) -> list[Event]:
+    """The shared phone proves possession: it logs in, or is said to be on no contract."""
+    by_phone = await verify_by_vouched_phone(turn, say)
+    if by_phone is not None:
+        return by_phone
+    say.say("verify.phone_not_found", buttons=[say.button("buttons.verify", payloads.make("verify"))])
+    return []

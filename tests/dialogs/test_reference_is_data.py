@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import shutil
 from datetime import datetime, timezone
-from pathlib import Path
 
 from app.container import build_container
 from app.settings import Settings

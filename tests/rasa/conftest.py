@@ -14,7 +14,7 @@ from sanic import Sanic
 
 from app.container import build_container
 from app.settings import Settings
-from dialogs.rasa import create_action_server
+from bots.rasa import create_action_server
 
 RASA_VERSION = "3.6.21"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from dialogs.rasa import ACTION_INTENTS
+from bots.rasa import ACTION_INTENTS
 from tests.rasa.conftest import RasaConversation, make_settings, served
 
 
@@ -219,3 +219,14 @@ async def test_a_failing_turn_gets_an_apology_not_an_echo_of_the_request(tmp_pat
         assert result["events"] == []
         assert "техническая неполадка" in texts(result) and "333-333" in texts(result)
     assert "turn failed on rasa" in caplog.text and "hunter2" not in caplog.text
+
+
+async def test_typed_text_rasa_is_sure_of_is_still_an_answer_to_our_question(actions):
+    """Rasa's confidence reaches the engine unchanged: only ``Inbound.via`` says
+    "button", so an open form reads typed text first, however sure Rasa is."""
+    rasa = RasaConversation()
+    rasa.user_says("хочу войти", "verify")
+    await rasa.run(actions, "action_isp_verify")
+    rasa.user_says("1000002", "balance", confidence=1.0)
+    answer = texts(await rasa.run(actions, "action_isp_continue"))
+    assert "парол" in answer.lower()  # the account number was taken; the password is asked

@@ -5,7 +5,7 @@ from __future__ import annotations
 from reference.directory import default_directory
 from dialogs.messages import Button
 from dialogs.nlu import NLU
-from dialogs.rasa.tracker import normalize_entities, rasa_buttons, rasa_payload, read_latest_message
+from bots.rasa.tracker import normalize_entities, rasa_buttons, rasa_payload, read_latest_message
 
 
 def test_typed_text_keeps_rasas_reading():

@@ -20,40 +20,23 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 
 from dialogs import payloads
-from dialogs.conversation import Conversation
 from dialogs.engine import DialogEngine
 from dialogs.messages import Inbound, TurnResult
 from dialogs.nlu.base import INTENTS, ParseResult
-from dialogs.rasa.tracker import RasaMessage, normalize_entities, rasa_buttons, read_latest_message
+from bots.rasa.tracker import RasaMessage, normalize_entities, rasa_buttons, read_latest_message
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "rasa"
 VERIFIED_SLOT = "isp_verified_account"
 CONTINUE_ACTION = "action_isp_continue"
-# The intents a provider's stories can ask for by name.
-ANSWERED_INTENTS = (
-    "balance",
-    "payment_methods",
-    "office_hours",
-    "trust_payment",
-    "callback",
-    "operator",
-    "verify",
-    "logout",
-    "password_reset",
-    "tech_issue",
-    "help",
-)
+# Small talk and the fallback: a provider's Rasa assistant answers those itself.
+RASA_OWN_INTENTS = ("greet", "thanks_bye", "out_of_scope")
+# The intents a provider's stories can ask for by name: every other one of ours.
+ANSWERED_INTENTS = tuple(intent for intent in INTENTS if intent not in RASA_OWN_INTENTS)
 # action name → the intent it answers; None: whatever Rasa understood.
 ACTION_INTENTS: dict[str, str | None] = {f"action_isp_{intent}": intent for intent in ANSWERED_INTENTS}
 ACTION_INTENTS[CONTINUE_ACTION] = None
-
-# To the engine, confidence 1.0 means a button press: an open form is left without
-# reading the text as its answer. Typed text never counts as one, however sure Rasa
-# is; an action Rasa chose by name counts as "sure" (an open form still gets the
-# first look, e.g. an account number typed while Rasa predicted action_isp_verify).
-TYPED_TEXT_MAX_CONFIDENCE = 0.99
 
 FAILURE_TEXT = (
     "Извините, сейчас не получается ответить. Попробуйте ещё раз через пару минут "
@@ -127,7 +110,10 @@ class EngineAction(Action):
         intent = self.intent or message.intent
         if intent not in INTENTS:
             return None
-        confidence = TYPED_TEXT_MAX_CONFIDENCE if self.intent else min(message.confidence, TYPED_TEXT_MAX_CONFIDENCE)
+        # An action Rasa chose by name is sure of its intent. Typed text stays typed text
+        # (``Inbound.via``): an open form still gets the first look, e.g. an account
+        # number typed while Rasa predicted action_isp_verify.
+        confidence = 1.0 if self.intent else message.confidence
         entities = normalize_entities(message.entities, engine.services.directory, engine.nlu)
         return ParseResult(text=message.text or "", intent=intent, confidence=confidence, entities=entities)
 
@@ -144,8 +130,7 @@ class EngineAction(Action):
     @staticmethod
     async def _slot_events(engine: DialogEngine, conversation_key: str, tracker: Tracker) -> list[dict[str, Any]]:
         """Tell Rasa which account is verified, when that changed (verified, logged out)."""
-        # The engine keeps the conversation under conv:<key> (dialogs/conversation.py).
-        conversation = Conversation.loads(conversation_key, await engine.services.store.get(f"conv:{conversation_key}"))
+        conversation = await engine.conversations.load(conversation_key)
         account = conversation.verified_account
         if (tracker.slots or {}).get(VERIFIED_SLOT) == account:
             return []

@@ -26,8 +26,8 @@ Entity values may be canonical (``Уфа``, ``tech``, ``card``) or as typed (``�
 ``техподдержка``): non-canonical ones are read by our NLU.
 """
 
-from dialogs.rasa.actions import ACTION_INTENTS, CONTINUE_ACTION, VERIFIED_SLOT, EngineAction, build_action_executor
-from dialogs.rasa.server import create_action_server, run_action_server
+from bots.rasa.actions import ACTION_INTENTS, CONTINUE_ACTION, VERIFIED_SLOT, EngineAction, build_action_executor
+from bots.rasa.server import create_action_server, run_action_server
 
 __all__ = [
     "ACTION_INTENTS",

@@ -1,7 +1,7 @@
 """The action server process: rasa-sdk's Sanic app (``/webhook``, ``/actions``,
 ``/health``) with our actions, the container built on the server's own loop.
 
-``dialogs`` never imports ``app``: the caller (the ``isp-support actions`` command)
+``bots`` never imports ``app``: the caller (the ``isp-support actions`` command)
 passes ``app.container.build_container`` in.
 """
 
@@ -17,7 +17,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 
 from dialogs.engine import DialogEngine
-from dialogs.rasa.actions import executor_for
+from bots.rasa.actions import executor_for
 
 log = logging.getLogger(__name__)
 
