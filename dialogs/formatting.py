@@ -66,3 +66,11 @@ def phone(e164: str) -> str:
 
 def ordinal_position(n: int) -> str:
     return f"{n}-й"
+
+
+def bullets(items: list[str] | tuple[str, ...]) -> str:
+    return "\n".join(f"• {item}" for item in items)
+
+
+def numbered(items: list[str] | tuple[str, ...]) -> str:
+    return "\n".join(f"{i}. {item}" for i, item in enumerate(items, 1))

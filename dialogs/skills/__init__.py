@@ -3,8 +3,25 @@ engine can resume across turns."""
 
 from dialogs.forms import Form
 from dialogs.router import SkillRouter
-from dialogs.skills import balance, callback, handoff, menu, offices, payments, tech_issue, trust_payment, verify
+from dialogs.skills import (
+    balance,
+    cabinet,
+    callback,
+    contract_termination,
+    handoff,
+    menu,
+    mobile_app,
+    new_connection,
+    offices,
+    payments,
+    security,
+    tariff,
+    tech_issue,
+    trust_payment,
+    verify,
+)
 from dialogs.skills.ask_city import ASK_CITY_FORM
+from dialogs.skills.subscriber_request import SUBSCRIBER_REQUEST_FORM
 
 
 def build_root_router() -> SkillRouter:
@@ -19,11 +36,17 @@ def build_root_router() -> SkillRouter:
         callback.router,
         handoff.router,
         tech_issue.router,
+        cabinet.router,
+        mobile_app.router,
+        security.router,
+        new_connection.router,
+        tariff.router,
+        contract_termination.router,
     )
     return root
 
 
 FORMS: dict[str, Form] = {
     form.name: form
-    for form in (verify.VERIFY_FORM, verify.CHOOSE_ACCOUNT_FORM, callback.CALLBACK_FORM, ASK_CITY_FORM)
+    for form in (verify.VERIFY_FORM, verify.CHOOSE_ACCOUNT_FORM, callback.CALLBACK_FORM, ASK_CITY_FORM, SUBSCRIBER_REQUEST_FORM)
 }
