@@ -142,8 +142,10 @@ def parse_days(text: str) -> int | None:
     """A duration in days: «на 14 дней», «на две недели», «на месяц», «на 2 месяца»,
     or a bare number («14»). None when there is none."""
     t = _normal(text)
-    match = re.search(r"(?:\b(\d+|" + "|".join(_SMALL_NUMBERS) + r")\s+)?(дн\w*|день|сут\w*|недел\w*|месяц\w*)", t)
-    if match and not re.search(r"\bчерез\s+$", t[: match.start()]):
+    match = re.search(r"(?:\b(\d+|" + "|".join(_SMALL_NUMBERS) + r")\s+)?\b(дн\w*|день|сут\w*|недел\w*|месяц\w*)", t)
+    # «на неделю», «на месяц» need no number; a bare «дня» («с сегодняшнего дня») is no duration.
+    counted = match is not None and (match.group(1) is not None or match.group(2).startswith(("недел", "месяц")))
+    if match and counted and not re.search(r"\bчерез\s+$", t[: match.start()]):
         count = _number(match.group(1))
         unit = match.group(2)
         if unit.startswith("недел"):

@@ -19,6 +19,7 @@ from dialogs.skills import (
     tech_issue,
     trust_payment,
     verify,
+    voluntary_block,
 )
 from dialogs.skills.ask_city import ASK_CITY_FORM
 from dialogs.skills.subscriber_request import SUBSCRIBER_REQUEST_FORM
@@ -42,11 +43,13 @@ def build_root_router() -> SkillRouter:
         new_connection.router,
         tariff.router,
         contract_termination.router,
+        voluntary_block.router,
     )
     return root
 
 
 FORMS: dict[str, Form] = {
     form.name: form
-    for form in (verify.VERIFY_FORM, verify.CHOOSE_ACCOUNT_FORM, callback.CALLBACK_FORM, ASK_CITY_FORM, SUBSCRIBER_REQUEST_FORM)
+    for form in (verify.VERIFY_FORM, verify.CHOOSE_ACCOUNT_FORM, callback.CALLBACK_FORM, ASK_CITY_FORM, SUBSCRIBER_REQUEST_FORM,
+                 voluntary_block.VOLUNTARY_BLOCK_FORM)
 }

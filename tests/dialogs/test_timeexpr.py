@@ -127,6 +127,8 @@ def test_dates(phrase, expected):
         ("на 10 суток", 10),
         ("с 1 декабря на 3 недели", 21),
         ("с завтра", None),
+        ("с понедельника", None),
+        ("с сегодняшнего дня", None),
     ],
 )
 def test_durations(phrase, days):
