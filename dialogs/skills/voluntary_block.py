@@ -9,7 +9,7 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from billing.port import BlockOutcome, BlockPolicy, VoluntaryBlock
+from billing.port import AccountStatus, BlockOutcome, BlockPolicy, VoluntaryBlock
 from dialogs import formatting, payloads
 from dialogs.events import Event
 from dialogs.forms import Form, FormAborted, is_new_request
@@ -243,6 +243,15 @@ async def voluntary_block(turn: Turn, say: Responder) -> list[Event]:
                 "block.lifted",
                 refund=formatting.money(result.refund) if result.refund else say.text("block.no_refund"),
                 buttons=[say.button("buttons.balance", payloads.make("balance")), say.button("buttons.menu", payloads.MENU)],
+            )
+        elif card.status is AccountStatus.BLOCKED:
+            # «разблокируйте» from a subscriber cut off for debt: not ours to lift.
+            say.say(
+                "block.debt_not_voluntary",
+                buttons=[
+                    say.button("buttons.how_to_pay", payloads.make("payment_methods")),
+                    say.button("buttons.trust_payment", payloads.make("trust_payment")),
+                ],
             )
         else:
             say.say("block.nothing_to_lift", buttons=[say.button("buttons.menu", payloads.MENU)])

@@ -107,6 +107,13 @@ async def test_nothing_to_lift(chat):
     assert "нет добровольной блокировки" in chat.text
 
 
+async def test_lift_asked_by_a_subscriber_cut_off_for_debt(chat):
+    await chat.login("1000003", "demo3")
+    await chat.send("снимите добровольную блокировку")
+    assert "из-за задолженности" in chat.text
+    assert "Доверительный платёж" in chat.buttons()
+
+
 async def test_cancel_in_the_middle(stack, chat):
     await chat.login("1000001", "demo1")
     await chat.send("добровольная блокировка")
