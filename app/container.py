@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from app.settings import Settings
 from storage import make_engine, make_sessionmaker
-from billing.port import Billing, TrustPolicy
+from billing.port import Billing, BlockPolicy, TrustPolicy
 from reference.directory import Directory, default_directory
 from billing.demo import load_demo_if_empty
 from billing.passwords import BULK, INSECURE_FAST, STANDARD
@@ -78,6 +78,15 @@ def trust_policy(settings: Settings) -> TrustPolicy:
     )
 
 
+def block_policy(settings: Settings) -> BlockPolicy:
+    return BlockPolicy(
+        min_days=settings.voluntary_block_min_days,
+        max_days=settings.voluntary_block_max_days,
+        max_days_ahead=settings.voluntary_block_max_days_ahead,
+        fee_per_day=settings.voluntary_block_fee_per_day,
+    )
+
+
 def verify_policy(settings: Settings) -> VerifyPolicy:
     return VerifyPolicy(
         max_attempts=settings.verify_max_attempts,
@@ -138,7 +147,7 @@ async def build_container(
     sessions = make_sessionmaker(db_engine)
     store = make_state_store(settings.redis_url, prefix=settings.redis_prefix)
     profile = PASSWORD_PROFILES[settings.password_hash_profile]
-    billing = SqlBilling(sessions, directory, password_profile=profile, clock=clock)
+    billing = SqlBilling(sessions, directory, password_profile=profile, block_policy=block_policy(settings), clock=clock)
     callbacks = CallbackQueue(
         sessions,
         directory,

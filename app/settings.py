@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     trust_fee: Decimal = Decimal("0")
     trust_amount_multiplier: Decimal = Decimal("1")
 
+    # -- voluntary block policy («добровольная блокировка») -----------------------------------
+    voluntary_block_min_days: int = 7
+    voluntary_block_max_days: int = 90
+    voluntary_block_max_days_ahead: int = 30  # how far ahead the first day may be
+    voluntary_block_fee_per_day: Decimal = Decimal("0")  # the monthly fee is not charged meanwhile
+
     # -- callbacks and handoff ------------------------------------------------------------
     callback_minutes_per_request: int = 7  # average agent time per callback
     callback_agents_per_queue: int = 2  # agents working one (city, department) queue

@@ -1,11 +1,11 @@
-"""Billing tables: accounts, payments, trust payments."""
+"""Billing tables: accounts, payments, trust payments, voluntary blocks and the audit log."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage import Base, UtcDateTime
@@ -55,3 +55,44 @@ class TrustPayment(Base):
     fee: Mapped[Decimal] = mapped_column(Money)
     granted_at: Mapped[datetime] = mapped_column(UtcDateTime)
     valid_until: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+ACTIVE_BLOCK = "status = 'active'"
+
+
+class VoluntaryBlockRow(Base):
+    __tablename__ = "voluntary_blocks"
+    # "One voluntary block at a time" is this index: two concurrent requests for one
+    # account cannot both commit an active block.
+    __table_args__ = (
+        Index(
+            "uq_voluntary_block_active",
+            "account_id",
+            unique=True,
+            sqlite_where=text(ACTIVE_BLOCK),
+            postgresql_where=text(ACTIVE_BLOCK),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)  # local midnight of the first day
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime)  # services return (moved to the lift time if lifted)
+    days: Mapped[int] = mapped_column(Integer)
+    fee: Mapped[Decimal] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(String(10))  # active → ended | lifted
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    lifted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class BillingAudit(Base):
+    """Who changed what on an account through us, written in the change's own transaction."""
+
+    __tablename__ = "billing_audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(String(500))
+    actor: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -32,6 +32,7 @@ class AccountCard:
     status: AccountStatus
     next_charge_date: date | None
     trust_payment_until: datetime | None  # an active trust payment ends then (UTC)
+    voluntary_block_until: datetime | None = None  # a voluntary block in force ends then (UTC)
 
     @property
     def debt(self) -> Decimal:
@@ -83,3 +84,75 @@ class Billing(Protocol):
         """Atomic: two concurrent calls for one account give at most one grant."""
 
     async def ping(self) -> bool: ...
+
+    # -- voluntary blocks: every change atomic, with an audit record naming who asked
+    # (``actor``, e.g. the conversation) --------------------------------------------------
+    def voluntary_block_policy(self) -> BlockPolicy: ...
+
+    async def voluntary_block(self, number: str, now: datetime) -> VoluntaryBlock | None:
+        """The block in force or still to come, if any."""
+
+    async def place_voluntary_block(
+        self, number: str, starts_on: date, days: int, now: datetime, *, actor: str
+    ) -> BlockResult:
+        """From local midnight of ``starts_on`` for ``days`` days; at most one at a time."""
+
+    async def lift_voluntary_block(self, number: str, now: datetime, *, actor: str) -> BlockResult:
+        """End it now (or cancel one not started); the unused days' fee goes back."""
+
+
+# -- voluntary block («добровольная блокировка») ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class BlockPolicy:
+    """The provider's voluntary block rules (settings, not code)."""
+
+    min_days: int = 7
+    max_days: int = 90
+    max_days_ahead: int = 30  # the first day may be at most this far from today
+    fee_per_day: Decimal = Decimal("0")
+
+    def check(self, starts_on: date, days: int, today: date) -> "BlockOutcome | None":
+        """The rule a request breaks, or None. ``today`` in the subscriber's local time."""
+        if days < self.min_days:
+            return BlockOutcome.TOO_SHORT
+        if days > self.max_days:
+            return BlockOutcome.TOO_LONG
+        if starts_on < today:
+            return BlockOutcome.START_IN_PAST
+        if (starts_on - today).days > self.max_days_ahead:
+            return BlockOutcome.START_TOO_FAR
+        return None
+
+    def fee_for(self, days: int) -> Decimal:
+        return (self.fee_per_day * days).quantize(Decimal("0.01"))
+
+
+class BlockOutcome(str, enum.Enum):
+    PLACED = "placed"
+    LIFTED = "lifted"
+    TOO_SHORT = "too_short"
+    TOO_LONG = "too_long"
+    START_IN_PAST = "start_in_past"
+    START_TOO_FAR = "start_too_far"
+    ALREADY_BLOCKED = "already_blocked"  # a voluntary block is placed already (or the account is frozen)
+    BLOCKED_FOR_DEBT = "blocked_for_debt"  # pay first: the block pauses a working service
+    NOT_ENOUGH_MONEY = "not_enough_money"  # for the block's fee
+    NO_BLOCK = "no_block"  # nothing to lift
+    UNKNOWN_ACCOUNT = "unknown_account"
+
+
+@dataclass(frozen=True)
+class VoluntaryBlock:
+    starts_at: datetime  # UTC: local midnight of the first day
+    ends_at: datetime  # UTC: local midnight when the services return
+    days: int
+    fee: Decimal
+
+
+@dataclass(frozen=True)
+class BlockResult:
+    outcome: BlockOutcome
+    block: VoluntaryBlock | None = None
+    refund: Decimal | None = None  # on LIFTED: the fee of the days not used

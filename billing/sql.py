@@ -5,17 +5,27 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import case, func, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from billing.models import Account, TrustPayment
+from billing.models import Account, BillingAudit, TrustPayment, VoluntaryBlockRow
 from billing.months import city_tz, first_day_after, period_of
 from billing.passwords import STANDARD, HashProfile, hash_password, needs_rehash, verify_password
-from billing.port import AccountCard, AccountStatus, TrustOutcome, TrustPolicy, TrustResult
+from billing.port import (
+    AccountCard,
+    AccountStatus,
+    BlockOutcome,
+    BlockPolicy,
+    BlockResult,
+    TrustOutcome,
+    TrustPolicy,
+    TrustResult,
+    VoluntaryBlock,
+)
 from reference.directory import Directory
 from storage.clock import utc_now
 
@@ -48,9 +58,11 @@ class SqlBilling:
         directory: Directory,
         *,
         password_profile: HashProfile = STANDARD,
+        block_policy: BlockPolicy = BlockPolicy(),
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._sessions = sessions
+        self._block_policy = block_policy
         self._directory = directory
         self._profile = password_profile
         self._clock = clock
@@ -65,7 +77,18 @@ class SqlBilling:
             .correlate(Account)
             .scalar_subquery()
         )
-        return select(Account, active_until)
+        blocked_until = (
+            select(func.max(VoluntaryBlockRow.ends_at))
+            .where(
+                VoluntaryBlockRow.account_id == Account.id,
+                VoluntaryBlockRow.status == "active",
+                VoluntaryBlockRow.starts_at <= now,
+                VoluntaryBlockRow.ends_at > now,
+            )
+            .correlate(Account)
+            .scalar_subquery()
+        )
+        return select(Account, active_until, blocked_until)
 
     async def find_account(self, number: str) -> AccountCard | None:
         query = self._cards_query(self._clock()).where(Account.number == number.strip())
@@ -141,7 +164,7 @@ class SqlBilling:
             account = await session.scalar(select(Account).where(Account.number == number.strip()))
             if account is None:
                 return TrustResult(TrustOutcome.UNKNOWN_ACCOUNT)
-            if account.status == AccountStatus.FROZEN.value:
+            if account.status == AccountStatus.FROZEN.value or await _block_in_force(session, account.id, now):
                 return TrustResult(TrustOutcome.FROZEN)
             # Kept as plain values: a rollback below expires the ORM object.
             account_id = account.id
@@ -194,6 +217,136 @@ class SqlBilling:
         log.info("trust payment granted to account %s until %s", number, valid_until.isoformat())
         return TrustResult(TrustOutcome.GRANTED, amount=amount, fee=fee, valid_until=valid_until)
 
+    # -- voluntary block ------------------------------------------------------------------
+
+    def voluntary_block_policy(self) -> BlockPolicy:
+        return self._block_policy
+
+    async def voluntary_block(self, number: str, now: datetime) -> VoluntaryBlock | None:
+        _require_aware(now)
+        async with self._sessions() as session:
+            row = await session.scalar(
+                select(VoluntaryBlockRow)
+                .join(Account, Account.id == VoluntaryBlockRow.account_id)
+                .where(Account.number == number.strip(), VoluntaryBlockRow.status == "active", VoluntaryBlockRow.ends_at > now)
+            )
+            return _block(row) if row is not None else None
+
+    async def place_voluntary_block(
+        self, number: str, starts_on: date, days: int, now: datetime, *, actor: str
+    ) -> BlockResult:
+        """One transaction: close blocks that have run out, check the rules, insert the
+        block (the partial unique index lets only one active block per account commit),
+        take the fee with arithmetic in SQL, write the audit record."""
+        _require_aware(now)
+        policy = self._block_policy
+        async with self._sessions() as session:
+            account = await session.scalar(select(Account).where(Account.number == number.strip()))
+            if account is None:
+                return BlockResult(BlockOutcome.UNKNOWN_ACCOUNT)
+            account_id, status, balance = account.id, account.status, account.balance
+            tz = city_tz(self._directory, account.city)
+            broken = policy.check(starts_on, days, now.astimezone(tz).date())
+            if broken is not None:
+                return BlockResult(broken)
+            await _end_finished_blocks(session, account_id, now)
+            existing = await _active_block(session, account_id)
+            if existing is not None or status == AccountStatus.FROZEN.value:
+                return BlockResult(BlockOutcome.ALREADY_BLOCKED, _block(existing) if existing else None)
+            if status == AccountStatus.BLOCKED.value:
+                return BlockResult(BlockOutcome.BLOCKED_FOR_DEBT)
+            fee = money(policy.fee_for(days))
+            if fee > 0 and balance < fee:
+                return BlockResult(BlockOutcome.NOT_ENOUGH_MONEY)
+            starts_at = _local_midnight(starts_on, tz)
+            row = VoluntaryBlockRow(
+                account_id=account_id,
+                starts_at=starts_at,
+                ends_at=_local_midnight(starts_on + timedelta(days=days), tz),
+                days=days,
+                fee=fee,
+                status="active",
+                created_at=now,
+            )
+            session.add(row)
+            try:
+                await session.flush()
+            except IntegrityError:
+                await session.rollback()
+                winner = await _active_block(session, account_id)
+                return BlockResult(BlockOutcome.ALREADY_BLOCKED, _block(winner) if winner else None)
+            block = _block(row)
+            if fee > 0:
+                charged = await session.execute(
+                    update(Account)
+                    .where(Account.id == account_id, Account.balance >= fee)
+                    .values(balance=Account.balance - fee, updated_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+                if charged.rowcount != 1:  # a charge got there first
+                    await session.rollback()
+                    return BlockResult(BlockOutcome.NOT_ENOUGH_MONEY)
+            session.add(
+                BillingAudit(
+                    account_id=account_id,
+                    action="voluntary_block.placed",
+                    detail=f"{starts_on.isoformat()} +{days}d fee {fee}",
+                    actor=actor[:200],
+                    at=now,
+                )
+            )
+            await session.commit()
+        log.info("voluntary block for account %s from %s for %d days", number, starts_on.isoformat(), days)
+        return BlockResult(BlockOutcome.PLACED, block)
+
+    async def lift_voluntary_block(self, number: str, now: datetime, *, actor: str) -> BlockResult:
+        """Compare-and-set on the active row: of two lifts at once, one refunds."""
+        _require_aware(now)
+        async with self._sessions() as session:
+            account_id = await session.scalar(select(Account.id).where(Account.number == number.strip()))
+            if account_id is None:
+                return BlockResult(BlockOutcome.UNKNOWN_ACCOUNT)
+            await _end_finished_blocks(session, account_id, now)
+            row = await _active_block(session, account_id)
+            if row is None:
+                await session.commit()
+                return BlockResult(BlockOutcome.NO_BLOCK)
+            block = _block(row)
+            ends_at = max(min(block.ends_at, now), block.starts_at)
+            lifted = await session.execute(
+                update(VoluntaryBlockRow)
+                .where(VoluntaryBlockRow.id == row.id, VoluntaryBlockRow.status == "active")
+                .values(status="lifted", lifted_at=now, ends_at=ends_at)
+                .execution_options(synchronize_session=False)
+            )
+            if lifted.rowcount != 1:
+                await session.rollback()
+                return BlockResult(BlockOutcome.NO_BLOCK)
+            refund = _unused_fee(block, now)
+            if refund > 0:
+                await session.execute(
+                    update(Account)
+                    .where(Account.id == account_id)
+                    .values(balance=Account.balance + refund, updated_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+            session.add(
+                BillingAudit(
+                    account_id=account_id,
+                    action="voluntary_block.lifted",
+                    detail=f"block {row.id} lifted, refund {refund}",
+                    actor=actor[:200],
+                    at=now,
+                )
+            )
+            await session.commit()
+        log.info("voluntary block of account %s lifted", number)
+        return BlockResult(
+            BlockOutcome.LIFTED,
+            VoluntaryBlock(starts_at=block.starts_at, ends_at=ends_at, days=block.days, fee=block.fee),
+            refund=refund,
+        )
+
     # -- health ---------------------------------------------------------------------------
 
     async def ping(self) -> bool:
@@ -220,7 +373,65 @@ def _already_used(grant: TrustPayment) -> TrustResult:
     )
 
 
-def _card(account: Account, trust_until: datetime | None) -> AccountCard:
+async def _block_in_force(session: AsyncSession, account_id: int, now: datetime) -> bool:
+    found = await session.scalar(
+        select(VoluntaryBlockRow.id).where(
+            VoluntaryBlockRow.account_id == account_id,
+            VoluntaryBlockRow.status == "active",
+            VoluntaryBlockRow.starts_at <= now,
+            VoluntaryBlockRow.ends_at > now,
+        )
+    )
+    return found is not None
+
+
+async def _end_finished_blocks(session: AsyncSession, account_id: int, now: datetime) -> None:
+    """A block whose days have run out stops being the account's one active block."""
+    await session.execute(
+        update(VoluntaryBlockRow)
+        .where(
+            VoluntaryBlockRow.account_id == account_id,
+            VoluntaryBlockRow.status == "active",
+            VoluntaryBlockRow.ends_at <= now,
+        )
+        .values(status="ended")
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _active_block(session: AsyncSession, account_id: int) -> VoluntaryBlockRow | None:
+    return await session.scalar(
+        select(VoluntaryBlockRow)
+        .where(VoluntaryBlockRow.account_id == account_id, VoluntaryBlockRow.status == "active")
+        .execution_options(populate_existing=True)
+    )
+
+
+def _local_midnight(day: date, tz) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(timezone.utc)
+
+
+def _block(row: VoluntaryBlockRow) -> VoluntaryBlock:
+    return VoluntaryBlock(
+        starts_at=row.starts_at.astimezone(timezone.utc),
+        ends_at=row.ends_at.astimezone(timezone.utc),
+        days=row.days,
+        fee=money(row.fee),
+    )
+
+
+def _unused_fee(block: VoluntaryBlock, now: datetime) -> Decimal:
+    """The fee of the whole days not yet begun (all of them if the block had not started)."""
+    if block.fee <= 0 or block.days <= 0:
+        return Decimal("0")
+    unused_days = block.days if now <= block.starts_at else max(0, (block.ends_at - now) // timedelta(days=1))
+    return money(block.fee * unused_days / block.days)
+
+
+def _card(account: Account, trust_until: datetime | None, blocked_until: datetime | None = None) -> AccountCard:
+    status = AccountStatus(account.status)
+    if blocked_until is not None and status is AccountStatus.ACTIVE:
+        status = AccountStatus.FROZEN  # paused by the subscriber's voluntary block
     return AccountCard(
         number=account.number,
         phone=account.phone,
@@ -229,7 +440,8 @@ def _card(account: Account, trust_until: datetime | None) -> AccountCard:
         tariff=account.tariff,
         monthly_fee=money(account.monthly_fee),
         balance=money(account.balance),
-        status=AccountStatus(account.status),
+        status=status,
         next_charge_date=account.next_charge_date,
         trust_payment_until=trust_until,
+        voluntary_block_until=blocked_until,
     )

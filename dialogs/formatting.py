@@ -62,3 +62,11 @@ def phone(e164: str) -> str:
     if len(digits) != 11:
         return e164
     return f"+{digits[0]} {digits[1:4]} {digits[4:7]}-{digits[7:9]}-{digits[9:]}"
+
+
+def bullets(items: list[str] | tuple[str, ...]) -> str:
+    return "\n".join(f"• {item}" for item in items)
+
+
+def numbered(items: list[str] | tuple[str, ...]) -> str:
+    return "\n".join(f"{i}. {item}" for i, item in enumerate(items, 1))

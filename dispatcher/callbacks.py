@@ -27,7 +27,7 @@ from reference.hours import WeeklyHours
 from dispatcher.clock import Clock, checked_account_number, fit, resolve_now, utc_now
 from dispatcher.errors import NotFound, NotHeldByAgent, UnknownCity, UnknownDepartment
 from dispatcher.models import CallbackRequest
-from dispatcher.schedule import add_working_time, next_opening
+from dispatcher.schedule import add_working_time, next_opening, require_utc
 
 OPEN_STATUSES = ("queued", "claimed")
 OUTCOMES = ("done", "no_answer", "cancelled")
@@ -131,9 +131,14 @@ class CallbackQueue:
         conversation_key: str | None = None,
         preferred_time: str | None = None,
         topic: str | None = None,
+        not_before: datetime | None = None,
         now: datetime | None = None,
     ) -> CallbackTicket:
-        """Queue a callback, or return the open one this phone already has for the department."""
+        """Queue a callback, or return the open one this phone already has for the department.
+
+        ``not_before`` (aware): the subscriber's preferred time; the request becomes
+        callable at the department's first open moment from then on.
+        """
         now = resolve_now(now, self._clock)
         place = self._city(city)
         hours = self._hours(department)
@@ -141,7 +146,8 @@ class CallbackQueue:
         if not phone or len(phone) > 20:
             raise ValueError(f"bad phone: {phone!r}")
         account_number = checked_account_number(account_number)
-        scheduled_for = next_opening(hours, place.tz, now)
+        earliest = now if not_before is None else max(now, require_utc(not_before))
+        scheduled_for = next_opening(hours, place.tz, earliest)
 
         # Insert and let the unique index decide; a lookup first would race.
         # The loop covers the rare case where the blocking request is closed

@@ -90,6 +90,11 @@ class Directory:
             support_email=support["email"],
             messengers_phone=support["messengers_phone"],
         )
+        # Optional in a provider's own folder: the bundled facts apply until it adds its own.
+        own = folder / "self_service.toml"
+        self.self_service: dict = tomllib.loads(
+            (own if own.exists() else DEFAULT_DIR / "self_service.toml").read_text("utf-8")
+        )
         self.payment_methods: tuple[PaymentMethod, ...] = tuple(
             PaymentMethod(
                 id=m["id"],

@@ -18,6 +18,13 @@ INTENTS = (
     "callback",
     "operator",
     "tech_issue",
+    "cabinet_access",
+    "new_connection",
+    "voluntary_block",
+    "tariff",
+    "mobile_app",
+    "security",
+    "contract_termination",
     "out_of_scope",
 )
 

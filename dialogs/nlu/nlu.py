@@ -68,6 +68,16 @@ class NLU:
         return ParseResult(text, intent, confidence, extract_entities(analysis, intent))
 
 
+# Requests whose skills take neither a department nor a payment method: a keyword
+# rule firing on «скорость по тарифу» or «безопасно платить картой» would only make a
+# later message look like a follow-up of the wrong request. (Not the app or the
+# cabinet: «приложение», «через личный кабинет» are also bare answers to "how would
+# you like to pay?".)
+_NO_DEPARTMENT_OR_METHOD = frozenset(
+    {"new_connection", "voluntary_block", "tariff", "security", "contract_termination"}
+)
+
+
 def extract_entities(analysis: Analysis, intent: str | None = None) -> dict[str, str]:
     entities: dict[str, str] = {}
     if analysis.cities:
@@ -75,6 +85,8 @@ def extract_entities(analysis: Analysis, intent: str | None = None) -> dict[str,
     for span in analysis.numbers:
         if span.kind in ("phone", "account") and span.kind not in entities:
             entities[span.kind] = span.value
+    if intent in _NO_DEPARTMENT_OR_METHOD:
+        return entities
     department = keywords.department(analysis.keyword_text)
     if department:
         entities["department"] = department

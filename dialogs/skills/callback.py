@@ -5,6 +5,7 @@ expect the call. Also cancelling an open request."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from typing import Any
 
 import phonenumbers
@@ -15,7 +16,9 @@ from dialogs.forms import SKIPPED, Form, is_new_request
 from dialogs.skills.ask_city import CitySlot
 from dialogs.responder import Responder
 from dialogs.router import IntentIs, SkillRouter
+from dialogs.timeexpr import parse_window
 from dialogs.turn import Turn
+from dispatcher.schedule import next_opening
 
 router = SkillRouter("callback")
 
@@ -45,29 +48,9 @@ def _optional_text(turn: Turn, requested: bool, *, may_be_a_new_request: bool) -
     return turn.text[:300] or None
 
 
-class CallbackForm(CitySlot, Form):
-    name = "callback"
-    slots = ("department", "city", "phone", "preferred_time", "topic")
+class PhoneSlot:
+    """The ``phone`` slot: the channel's vouched number, a typed one, or the contract's."""
 
-    # -- department -------------------------------------------------------------------------
-    async def validate_department(self, value: str, turn: Turn, say: Responder, slots: dict) -> dict | None:
-        if value not in turn.services.directory.departments:
-            say.say("callback.department_unknown")
-            return None
-        return {"department": value}
-
-    async def ask_department(self, turn: Turn, say: Responder, slots: dict) -> None:
-        directory = turn.services.directory
-        say.say(
-            "callback.ask_department",
-            buttons=[
-                say.button("buttons.department", payloads.make(payloads.INFORM, department=d.id), title=d.title)
-                for d in directory.departments.values()
-            ]
-            + [say.button("buttons.cancel", payloads.CANCEL)],
-        )
-
-    # -- phone ------------------------------------------------------------------------------------
     def extract_phone(self, turn: Turn, requested: bool) -> Any:
         if turn.inbound.vouched_phone:
             return turn.inbound.vouched_phone
@@ -101,9 +84,40 @@ class CallbackForm(CitySlot, Form):
                 return
         say.say("callback.ask_phone", ask_phone=True, buttons=[say.button("buttons.cancel", payloads.CANCEL)])
 
+
+class CallbackForm(PhoneSlot, CitySlot, Form):
+    name = "callback"
+    slots = ("department", "city", "phone", "preferred_time", "topic")
+
+    # -- department -------------------------------------------------------------------------
+    async def validate_department(self, value: str, turn: Turn, say: Responder, slots: dict) -> dict | None:
+        if value not in turn.services.directory.departments:
+            say.say("callback.department_unknown")
+            return None
+        return {"department": value}
+
+    async def ask_department(self, turn: Turn, say: Responder, slots: dict) -> None:
+        directory = turn.services.directory
+        say.say(
+            "callback.ask_department",
+            buttons=[
+                say.button("buttons.department", payloads.make(payloads.INFORM, department=d.id), title=d.title)
+                for d in directory.departments.values()
+            ]
+            + [say.button("buttons.cancel", payloads.CANCEL)],
+        )
+
     # -- preferred time and topic (optional: a "skip" button) -----------------------------------------
     def extract_preferred_time(self, turn: Turn, requested: bool) -> Any:
         return _optional_text(turn, requested, may_be_a_new_request=True)
+
+    async def validate_preferred_time(self, value: str, turn: Turn, say: Responder, slots: dict) -> dict | None:
+        if value == SKIPPED:
+            return {"preferred_time": SKIPPED}
+        call_from = preferred_call_time(value, slots["city"], slots["department"], turn, say)
+        if call_from is None:
+            return None
+        return {"preferred_time": value, "call_from": call_from.isoformat()}
 
     async def ask_preferred_time(self, turn: Turn, say: Responder, slots: dict) -> None:
         say.say("callback.ask_time", buttons=[say.button("buttons.asap", payloads.SKIP)])
@@ -119,6 +133,11 @@ class CallbackForm(CitySlot, Form):
     # -- queueing ------------------------------------------------------------------------------------------
     async def submit(self, turn: Turn, say: Responder, slots: dict) -> list[Event]:
         services = turn.services
+        if slots.get("preferred_time") and not slots.get("call_from"):
+            # Said with the request («перезвоните завтра после обеда»), before the city
+            # and department were known: read on their clock now.
+            call_from = preferred_call_time(slots["preferred_time"], slots["city"], slots["department"], turn, say)
+            slots = {**slots, "call_from": call_from.isoformat() if call_from else None}
         ticket = await services.callbacks.request(
             slots["city"],
             slots["department"],
@@ -127,13 +146,42 @@ class CallbackForm(CitySlot, Form):
             conversation_key=turn.conversation.key,
             preferred_time=slots.get("preferred_time") or None,
             topic=slots.get("topic") or None,
+            not_before=datetime.fromisoformat(slots["call_from"]) if slots.get("call_from") else None,
             now=turn.now,
         )
-        say_ticket(ticket, turn, say)
+        say_ticket(ticket, turn, say, preferred=bool(slots.get("call_from")))
         return []
 
 
-def say_ticket(ticket: Any, turn: Turn, say: Responder) -> None:
+def preferred_call_time(text: str, city_name: str, department: str, turn: Turn, say: Responder) -> datetime | None:
+    """When to call, read from «завтра после обеда» on the city's clock and moved into
+    the department's hours; None after telling the subscriber why not."""
+    directory = turn.services.directory
+    city = directory.city(city_name)
+    if city is None:
+        return None
+    local_now = city.local_now(turn.now)
+    window = parse_window(text, local_now)
+    if window is None:
+        say.say("callback.time_not_understood")
+        return None
+    if window.end <= local_now:
+        say.say("callback.time_past")
+        return None
+    hours = directory.department(department).hours
+    due = next_opening(hours, city.tz, window.start.astimezone(timezone.utc))
+    if due >= window.end.astimezone(timezone.utc):
+        # The department is closed all through the window: the earliest time after it.
+        say.say(
+            "callback.time_outside_hours",
+            department=directory.department(department).title,
+            hours=hours.describe(),
+            when=formatting.when(due.astimezone(city.tz), local_now),
+        )
+    return due
+
+
+def say_ticket(ticket: Any, turn: Turn, say: Responder, *, preferred: bool = False) -> None:
     directory = turn.services.directory
     city = directory.city(ticket.city)
     local_now = city.local_now(turn.now)
@@ -149,6 +197,8 @@ def say_ticket(ticket: Any, turn: Turn, say: Responder) -> None:
     cancel = say.button("buttons.cancel_callback", payloads.make("callback", action="cancel", id=str(ticket.id)))
     if ticket.already_queued:
         key = "callback.already_queued"
+    elif preferred and ticket.scheduled:
+        key = "callback.at_preferred_time"
     elif ticket.scheduled:
         key = "callback.scheduled"
     else:
@@ -185,4 +235,6 @@ async def order_callback(turn: Turn, say: Responder) -> list[Event]:
     city = turn.known_city()
     if city is not None:
         initial["city"] = city.name
+    if turn.parse.text and parse_window(turn.parse.text, turn.now) is not None:
+        initial["preferred_time"] = turn.parse.text[:300]  # read on the city's clock at submit
     return await CALLBACK_FORM.start(turn, say, initial)

@@ -226,6 +226,7 @@ async def start_verification(turn: Turn, say: Responder) -> list[Event]:
 async def password_reset(turn: Turn, say: Responder) -> list[Event]:
     say.say(
         "verify.password_reset",
+        ways=formatting.numbered(turn.services.directory.self_service["cabinet"]["restore_ways"]),
         service_phone=turn.services.directory.service_line.phone,
         buttons=[say.button("buttons.verify_by_sms", payloads.make("verify"))],
     )

@@ -366,3 +366,39 @@ async def test_queue_stats(db_sessions):
     stats = await queue.queue_stats("Москва", "subscriber", now=now + timedelta(minutes=20))
     assert (stats.queued, stats.due, stats.in_progress) == (2, 2, 1)
     assert stats.oldest_wait == timedelta(minutes=15)
+
+
+# -- the subscriber's preferred time ------------------------------------------------------------
+
+
+async def test_preferred_time_schedules_the_request_then(db_sessions):
+    queue = make_queue(db_sessions)
+    now = msk(2025, 6, 2, 10, 0)  # Monday morning
+    ticket = await queue.request(
+        "Москва", "subscriber", phone(1), preferred_time="завтра после обеда", not_before=msk(2025, 6, 3, 13, 0), now=now
+    )
+    assert ticket.scheduled and ticket.scheduled_for == msk(2025, 6, 3, 13, 0) == ticket.expected_at
+    assert await queue.claim_next("Москва", "subscriber", "agent", now=msk(2025, 6, 3, 12, 59)) is None
+    claimed = await queue.claim_next("Москва", "subscriber", "agent", now=msk(2025, 6, 3, 13, 0))
+    assert claimed is not None and claimed.preferred_time == "завтра после обеда"
+
+
+async def test_preferred_time_outside_hours_moves_to_the_next_opening(db_sessions):
+    queue = make_queue(db_sessions)
+    now = msk(2025, 6, 2, 10, 0)
+    # Saturday 19:00: the subscriber department closes at 18:00 on weekends → Sunday 09:00.
+    ticket = await queue.request("Москва", "subscriber", phone(2), not_before=msk(2025, 6, 7, 19, 0), now=now)
+    assert ticket.scheduled_for == msk(2025, 6, 8, 9, 0)
+
+
+async def test_preferred_time_in_the_past_is_now(db_sessions):
+    queue = make_queue(db_sessions)
+    now = msk(2025, 6, 2, 10, 0)
+    ticket = await queue.request("Москва", "subscriber", phone(3), not_before=now - timedelta(hours=2), now=now)
+    assert not ticket.scheduled and ticket.scheduled_for == now
+
+
+async def test_preferred_time_must_be_aware(db_sessions):
+    queue = make_queue(db_sessions)
+    with pytest.raises(ValueError):
+        await queue.request("Москва", "subscriber", phone(4), not_before=datetime(2025, 6, 3, 13, 0), now=msk(2025, 6, 2, 10, 0))
