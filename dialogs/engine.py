@@ -159,7 +159,7 @@ class DialogEngine:
         conv.last_seen = now.timestamp()
         await self.conversations.save(conv)
         await self._record(key, inbound, say.replies, secret=secret, now=now)
-        return TurnResult(replies=say.replies, inbound_was_secret=secret)
+        return TurnResult(replies=say.replies, inbound_was_secret=secret, intent=turn.intent)
 
     def _understand(self, inbound: Inbound, awaiting_secret: bool) -> ParseResult:
         if inbound.payload:

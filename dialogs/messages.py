@@ -91,6 +91,8 @@ class TurnResult:
     # An agent holds the conversation: the bot stayed silent, the message went to
     # the agent's console.
     held_by_agent: bool = False
+    # What the engine understood the message as (for metrics; not part of the reply).
+    intent: str | None = None
 
     def to_dict(self) -> dict:
         return {

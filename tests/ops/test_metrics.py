@@ -38,6 +38,9 @@ async def test_turns_messages_and_latency_are_counted_per_channel(sqlite_url, tm
         before, "isp_turn_seconds_count", channel="webchat"
     ) == 2
     assert sample(after, "isp_http_requests_total", route="/api/webchat/messages", method="POST", status="200") >= 2
+    assert sample(after, "isp_intents_total", intent="payment_methods") - sample(
+        before, "isp_intents_total", intent="payment_methods"
+    ) == 1
 
 
 async def test_http_routes_are_labelled_by_template_not_by_raw_path(sqlite_url, tmp_path):
