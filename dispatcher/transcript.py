@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatcher.clock import Clock, fit, resolve_now, utc_now
@@ -86,6 +88,27 @@ class Transcript:
             connection = await session.connection()
             await connection.execute(insert(TranscriptMessage.__table__), rows)
 
+    async def _write_isolating(self, rows: list[dict], set_aside: "deque[dict]") -> None:
+        """Write ``rows`` in order; a row the database refuses (its data, not its
+        availability) is logged without its text and put in ``set_aside``, and every
+        other row is written. The batch is split in halves until the refused rows are
+        found: one bad row costs about log2(batch) extra statements, not one per row.
+        An outage (connection lost, timeout) raises: nothing is set aside then."""
+        if not rows:
+            return
+        try:
+            await self.write_rows(rows)
+        except Exception as error:
+            if not _refused_by_database(error):
+                raise
+            if len(rows) == 1:
+                _log_refused(rows[0], error)
+                set_aside.append(rows[0])
+                return
+            middle = len(rows) // 2
+            await self._write_isolating(rows[:middle], set_aside)
+            await self._write_isolating(rows[middle:], set_aside)
+
     async def history(self, conversation_key: str, limit: int = 50) -> list[TranscriptEntry]:
         """The last ``limit`` messages of the conversation, oldest first."""
         async with self._sessions() as session:
@@ -123,6 +146,37 @@ def _row(conversation_key: str, line: TranscriptLine, now: datetime) -> dict:
         "author": fit(line.author, 100),
         "created_at": now,
     }
+
+
+_DATA_SQLSTATE_CLASSES = ("22", "23")  # data exception, integrity constraint violation
+
+
+def _refused_by_database(error: BaseException) -> bool:
+    """True when the database (or its driver) refused the data itself — it will refuse
+    the same row on every retry — rather than being unavailable."""
+    if isinstance(error, (DataError, IntegrityError, UnicodeError)):
+        return True
+    if isinstance(error, StatementError):
+        original = error.orig
+        for candidate in (original, getattr(original, "__cause__", None)):
+            sqlstate = getattr(candidate, "sqlstate", None)
+            if isinstance(sqlstate, str) and sqlstate[:2] in _DATA_SQLSTATE_CLASSES:
+                return True
+        return isinstance(original, (UnicodeError, ValueError, TypeError))
+    return False
+
+
+def _log_refused(row: dict, error: BaseException) -> None:
+    # Never the text: it may be anything a subscriber typed.
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
+    log.error(
+        "transcript: the database refused a %s line of %s (%d characters, %s%s); set aside, the rest is written",
+        row.get("direction"),
+        row.get("conversation_key"),
+        len(row.get("text") or ""),
+        type(error).__name__,
+        f", SQLSTATE {sqlstate}" if sqlstate else "",
+    )
 
 
 def _checked(line: TranscriptLine) -> TranscriptLine:
@@ -165,6 +219,10 @@ class BufferedTranscript:
         self._task: asyncio.Task | None = None
         self._write_lock: asyncio.Lock | None = None
         self._closed = False
+        # Rows the database refused (see Transcript._write_isolating): kept for an
+        # operator to inspect, bounded, never retried — retrying one forever once
+        # stopped every later line of every conversation.
+        self.set_aside: deque[dict] = deque(maxlen=1000)
 
     async def record_many(
         self, conversation_key: str, lines: Iterable[TranscriptLine], *, now: datetime | None = None
@@ -187,7 +245,10 @@ class BufferedTranscript:
         await self.record_many(conversation_key, [line], **kwargs)
 
     async def history(self, conversation_key: str, limit: int = 50) -> list[TranscriptEntry]:
-        await self.flush()
+        try:
+            await self.flush()
+        except Exception:  # noqa: BLE001 - the lines stay queued; show what is stored
+            log.exception("transcript: write failed before a history read; %d lines kept for a retry", len(self._pending))
         return await self._transcript.history(conversation_key, limit)
 
     async def flush(self) -> None:
@@ -199,7 +260,7 @@ class BufferedTranscript:
             if not batch:
                 return
             try:
-                await self._transcript.write_rows(batch)
+                await self._transcript._write_isolating(batch, self.set_aside)
             except Exception:
                 self._pending[:0] = batch  # keep order; retried on the next flush
                 raise

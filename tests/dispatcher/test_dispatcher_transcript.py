@@ -107,3 +107,65 @@ async def test_buffered_transcript_keeps_lines_when_the_database_refuses(db_engi
         await connection.run_sync(TranscriptMessage.__table__.create)
     assert [e.text for e in await buffered.history("web:3")] == ["kept"]
     await buffered.close()
+
+
+# -- one refused row never blocks the others (issue 10) ----------------------------------------
+async def test_buffered_writer_sets_aside_a_row_the_database_refuses(db_sessions, caplog):
+    from dispatcher.transcript import BufferedTranscript
+
+    buffered = BufferedTranscript(Transcript(db_sessions), flush_seconds=60)
+    # A lone surrogate is refused by both databases' drivers (text cleaning at the
+    # adapters removes it; the writer must survive text that skipped the cleaning).
+    await buffered.record_many("a", [TranscriptLine("in", "до"), TranscriptLine("bot", "ответ")], now=NOW)
+    await buffered.record_many("bad", [TranscriptLine("in", "секрет\ud800"), TranscriptLine("bot", "ответ 2")], now=NOW)
+    await buffered.record_many("b", [TranscriptLine("in", "после")], now=NOW)
+    with caplog.at_level("ERROR", logger="dispatcher.transcript"):
+        await buffered.flush()
+    assert [e.text for e in await buffered.history("a")] == ["до", "ответ"]
+    assert [e.text for e in await buffered.history("bad")] == ["ответ 2"]
+    assert [e.text for e in await buffered.history("b")] == ["после"]
+    assert [row["conversation_key"] for row in buffered.set_aside] == ["bad"]
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "refused" in logged and "bad" in logged and "секрет" not in logged
+    # Later lines keep flowing: nothing is retried forever.
+    await buffered.record_many("c", [TranscriptLine("in", "ещё")], now=NOW)
+    assert [e.text for e in await buffered.history("c")] == ["ещё"]
+    await buffered.close()
+
+
+@pytest.mark.postgres
+async def test_a_nul_refused_by_postgres_is_set_aside(tmp_path):
+    from conftest import provision_database
+    from dispatcher.transcript import BufferedTranscript
+    from storage import make_engine, make_sessionmaker
+
+    async with provision_database("postgres", tmp_path) as url:
+        engine = make_engine(url)
+        buffered = BufferedTranscript(Transcript(make_sessionmaker(engine)), flush_seconds=60)
+        await buffered.record_many("x", [TranscriptLine("in", "a\x00b"), TranscriptLine("bot", "ok")], now=NOW)
+        await buffered.record_many("y", [TranscriptLine("in", "другой")], now=NOW)
+        assert [e.text for e in await buffered.history("y")] == ["другой"]
+        assert [e.text for e in await buffered.history("x")] == ["ok"]
+        assert len(buffered.set_aside) == 1
+        await buffered.close()
+        await engine.dispose()
+
+
+async def test_an_outage_is_retried_not_set_aside(tmp_path):
+    from sqlalchemy.exc import OperationalError
+
+    from dispatcher.transcript import BufferedTranscript, _refused_by_database
+
+    assert not _refused_by_database(OperationalError("INSERT", {}, ConnectionResetError()))
+    assert _refused_by_database(UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed"))
+    # A database that is gone keeps the lines queued.
+    from storage import make_engine, make_sessionmaker
+
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path}/missing-dir/none.db")
+    buffered = BufferedTranscript(Transcript(make_sessionmaker(engine)), flush_seconds=60)
+    await buffered.record_many("k", [TranscriptLine("in", "привет")], now=NOW)
+    with pytest.raises(Exception):
+        await buffered.flush()
+    assert not buffered.set_aside and len(buffered._pending) == 1
+    buffered._closed = True
+    await engine.dispose()
