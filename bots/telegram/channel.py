@@ -29,6 +29,7 @@ from aiogram.types import CallbackQuery, Message, Update
 from aiogram.types.update import UpdateTypeLookupError
 from pydantic import ValidationError
 
+from bots.jsonbody import parse_json
 from bots.telegram.commands import set_bot_commands
 from bots.telegram.config import WEBHOOK_PATH, TelegramConfig, make_bot
 from bots.telegram.handlers import build_router
@@ -239,7 +240,7 @@ class TelegramChannel(Channel):
         an update that is not acknowledged within 60 s). The signature is checked by
         the caller before the body is read."""
         try:
-            raw = json.loads(body)
+            raw = parse_json(body)
         except (ValueError, UnicodeDecodeError):
             return WebhookOutcome(400, "malformed JSON")
         if not isinstance(raw, dict):

@@ -29,6 +29,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from bots.channel import running_channel
+from bots.jsonbody import SafeJsonRoute
 from bots.webchat.channel import WebchatChannel
 from bots.webchat.live import CHANNEL, topic_for
 from bots.webchat.schemas import HistoryMessage, HistoryOut, MessageIn, MessagesOut, SessionCreated
@@ -72,7 +73,8 @@ async def _session_id(
     return session_id
 
 
-api = APIRouter(prefix="/api/webchat", tags=["web chat"])
+# SafeJsonRoute: a body nested a thousand levels deep is a 400, not a RecursionError.
+api = APIRouter(prefix="/api/webchat", tags=["web chat"], route_class=SafeJsonRoute)
 
 
 @api.post("/sessions", status_code=status.HTTP_201_CREATED, response_model=SessionCreated)
