@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     secret_key_file: Path = Path(".isp_support_secret")
 
+    # -- durability (issue 10) ------------------------------------------------------------
+    # Web chat tokens: refused after this long without a call (each call renews the
+    # token), and this long after the session began whatever happens.
+    webchat_token_ttl_idle_minutes: int = Field(default=24 * 60, ge=1)
+    webchat_token_ttl_absolute_hours: int = Field(default=30 * 24, ge=1)
+
     # -- reference data -----------------------------------------------------------------
     reference_dir: Path | None = None  # unset: the bundled reference/*.toml
 
