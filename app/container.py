@@ -121,7 +121,7 @@ async def build_container(
         clock=clock,
     )
     handoffs = HandoffQueue(sessions, clock=clock)
-    transcript = BufferedTranscript(Transcript(sessions, clock=clock))
+    transcript = BufferedTranscript(Transcript(sessions, clock=clock), wait_for_write=settings.transcript_durable)
     sms = make_sms_sender(settings, sessions, clock)
     nlu = NLU(directory)
     services = Services(
