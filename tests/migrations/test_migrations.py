@@ -28,6 +28,8 @@ EXPECTED_TABLES = {
     "handoffs",
     "transcript_messages",
     "delivery_receipts",
+    "inbox_updates",
+    "outbox_messages",
 }
 
 
