@@ -113,6 +113,10 @@ class Inbox:
             earlier.id < row.id,
             earlier.status.in_(("pending", "processing")),
         )
+        async with self._sessions() as session:
+            # A read first: an idle poll takes no write lock (SQLite has one writer).
+            if await session.scalar(select(row.id).where(row.channel == channel, claimable, row.available_at <= now).limit(1)) is None:
+                return []
         async with self._sessions() as session, session.begin():
             postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
             candidates = (

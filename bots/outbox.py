@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol, Sequence
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -113,6 +113,8 @@ class Outbox:
 
     async def retry_due(self, limit: int = 20) -> int:
         """One worker pass: give up on sends cut off by a crash, then attempt what is due."""
+        if not await self._anything_to_do():
+            return 0  # a read only: an idle poll takes no write lock (SQLite has one)
         await self._mark_cut_off_sends()
         items = await self._claim(limit=limit)
         for item in items:  # in order: a conversation's messages must not overtake each other
@@ -175,6 +177,18 @@ class Outbox:
                 .values(**values)
                 .execution_options(synchronize_session=False)
             )
+
+    async def _anything_to_do(self) -> bool:
+        now = self._clock()
+        row = OutboxMessage
+        work = select(row.id).where(
+            or_(
+                and_(row.status == "pending", row.next_attempt_at <= now),
+                and_(row.status == "sending", row.claimed_at < now - self._lease),
+            )
+        ).limit(1)
+        async with self._sessions() as session:
+            return (await session.scalar(work)) is not None
 
     async def _mark_cut_off_sends(self) -> None:
         stale = self._clock() - self._lease

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Sequence
 
+from dialogs.delivery import DeliveryResult
 from dialogs.messages import Reply
 from dialogs.state.base import StateStore
 
@@ -92,9 +93,10 @@ class WebchatSender:
         self._store = store
         self._mailbox = mailbox or Mailbox(store)
 
-    async def send(self, user_id: str, replies: Sequence[Reply]) -> None:
+    async def send(self, user_id: str, replies: Sequence[Reply]) -> DeliveryResult:
+        # The Sender contract: a DeliveryResult (the outbox and the console read it).
         if not replies:
-            return
+            return DeliveryResult.ok()
         event = PushedEvent(
             id=uuid.uuid4().hex,
             at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -102,3 +104,4 @@ class WebchatSender:
         )
         await self._mailbox.append(user_id, event)
         await self._store.publish(topic_for(user_id), json.dumps(event.to_dict(), ensure_ascii=False))
+        return DeliveryResult.ok(event.id)
