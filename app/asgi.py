@@ -236,6 +236,8 @@ def channel_context(container: Container) -> ChannelContext:
         history=container.transcript,
         receipts=container.receipts,
         clock=container.clock,
+        inbox=container.inbox,
+        outbox=container.outbox,
     )
 
 

@@ -19,6 +19,8 @@ from reference.directory import Directory, default_directory
 from billing.demo import load_demo_if_empty
 from billing.passwords import BULK, INSECURE_FAST, STANDARD
 from billing.sql import SqlBilling
+from bots.inbox import Inbox
+from bots.outbox import Outbox, OutboxWorker
 from bots.sms.outbox import OutboxSmsSender
 from bots.sms.twilio_sender import TwilioSmsSender
 from dialogs.delivery import Delivery
@@ -58,6 +60,8 @@ class Container:
     engine: DialogEngine
     delivery: Delivery
     receipts: Receipts
+    inbox: Inbox
+    outbox: Outbox
     clock: Callable[[], datetime] = utc_now
     # Called in order at close (the transcript's writer, the SMS client, ...).
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -158,7 +162,7 @@ async def build_container(
         clock=clock,
     )
     handoffs = HandoffQueue(sessions, clock=clock)
-    transcript = BufferedTranscript(Transcript(sessions, clock=clock))
+    transcript = BufferedTranscript(Transcript(sessions, clock=clock), wait_for_write=settings.transcript_durable)
     sms = make_sms_sender(settings, sessions, clock)
     nlu = NLU(directory)
     verify = verify_policy(settings)
@@ -174,7 +178,14 @@ async def build_container(
         handoff_after_misunderstandings=settings.handoff_after_misunderstandings,
     )
     engine = DialogEngine(services, nlu, store=store, transcript=transcript, clock=clock)
-    on_close = [transcript.close] + ([sms.aclose] if hasattr(sms, "aclose") else [])
+    delivery = Delivery()
+    # Durable intake/outbound (README, Durability): the outbox worker retries what a
+    # messenger refused for a passing reason; channels get both in their context.
+    inbox = Inbox(sessions, clock=clock)
+    outbox = Outbox(sessions, delivery, clock=clock)
+    outbox_worker = OutboxWorker(outbox)
+    outbox_worker.start()
+    on_close = [outbox_worker.close, transcript.close] + ([sms.aclose] if hasattr(sms, "aclose") else [])
     return Container(
         settings=settings,
         directory=directory,
@@ -188,8 +199,10 @@ async def build_container(
         sms=sms,
         nlu=nlu,
         engine=engine,
-        delivery=Delivery(),
+        delivery=delivery,
         receipts=Receipts(sessions, clock=clock),
+        inbox=inbox,
+        outbox=outbox,
         clock=clock,
         closers=on_close,
     )

@@ -40,6 +40,15 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     secret_key_file: Path = Path(".isp_support_secret")
 
+    # -- durability (issue 10) ------------------------------------------------------------
+    # Web chat tokens: refused after this long without a call (each call renews the
+    # token), and this long after the session began whatever happens.
+    webchat_token_ttl_idle_minutes: int = Field(default=24 * 60, ge=1)
+    webchat_token_ttl_absolute_hours: int = Field(default=30 * 24, ge=1)
+    # A turn's transcript lines are committed before its reply is returned (they
+    # survive a crash); false: written off the reply path, up to ~50 ms lost on a crash.
+    transcript_durable: bool = True
+
     # -- reference data -----------------------------------------------------------------
     reference_dir: Path | None = None  # unset: the bundled reference/*.toml
 

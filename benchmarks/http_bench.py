@@ -82,7 +82,9 @@ class HttpFigures:
 def server_env(backend: Backend, workdir: Path, port: int) -> dict[str, str]:
     """Only what the server needs: a parent's stray DATABASE_URL or TELEGRAM_BOT_TOKEN
     must not change what is measured."""
-    env = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR") if name in os.environ}
+    # TRANSCRIPT_DURABLE passes through: the durability cost is measured by A/B runs.
+    kept = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TRANSCRIPT_DURABLE")
+    env = {name: os.environ[name] for name in kept if name in os.environ}
     env.update(
         DATABASE_URL=backend.database_url,
         REDIS_PREFIX=backend.redis_prefix,

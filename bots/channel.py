@@ -33,6 +33,9 @@ from storage.clock import Clock, utc_now
 if TYPE_CHECKING:
     from fastapi import APIRouter, Request
 
+    from bots.inbox import Inbox
+    from bots.outbox import Outbox
+
 __all__ = [
     "Channel",
     "ChannelContext",
@@ -83,6 +86,10 @@ class ChannelContext:
     history: HistorySource | None = None
     receipts: ReceiptLog | None = None
     clock: Clock = utc_now
+    # Durable intake and outbound (bots.inbox, bots.outbox): a webhook records its
+    # update in ``inbox`` before answering 200; transient send failures go to ``outbox``.
+    inbox: "Inbox | None" = None
+    outbox: "Outbox | None" = None
 
 
 class ChannelNotStarted(RuntimeError):

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatcher.clock import Clock, fit, resolve_now, utc_now
@@ -86,6 +88,27 @@ class Transcript:
             connection = await session.connection()
             await connection.execute(insert(TranscriptMessage.__table__), rows)
 
+    async def _write_isolating(self, rows: list[dict], set_aside: "deque[dict]") -> None:
+        """Write ``rows`` in order; a row the database refuses (its data, not its
+        availability) is logged without its text and put in ``set_aside``, and every
+        other row is written. The batch is split in halves until the refused rows are
+        found: one bad row costs about log2(batch) extra statements, not one per row.
+        An outage (connection lost, timeout) raises: nothing is set aside then."""
+        if not rows:
+            return
+        try:
+            await self.write_rows(rows)
+        except Exception as error:
+            if not _refused_by_database(error):
+                raise
+            if len(rows) == 1:
+                _log_refused(rows[0], error)
+                set_aside.append(rows[0])
+                return
+            middle = len(rows) // 2
+            await self._write_isolating(rows[:middle], set_aside)
+            await self._write_isolating(rows[middle:], set_aside)
+
     async def history(self, conversation_key: str, limit: int = 50) -> list[TranscriptEntry]:
         """The last ``limit`` messages of the conversation, oldest first."""
         async with self._sessions() as session:
@@ -125,6 +148,37 @@ def _row(conversation_key: str, line: TranscriptLine, now: datetime) -> dict:
     }
 
 
+_DATA_SQLSTATE_CLASSES = ("22", "23")  # data exception, integrity constraint violation
+
+
+def _refused_by_database(error: BaseException) -> bool:
+    """True when the database (or its driver) refused the data itself — it will refuse
+    the same row on every retry — rather than being unavailable."""
+    if isinstance(error, (DataError, IntegrityError, UnicodeError)):
+        return True
+    if isinstance(error, StatementError):
+        original = error.orig
+        for candidate in (original, getattr(original, "__cause__", None)):
+            sqlstate = getattr(candidate, "sqlstate", None)
+            if isinstance(sqlstate, str) and sqlstate[:2] in _DATA_SQLSTATE_CLASSES:
+                return True
+        return isinstance(original, (UnicodeError, ValueError, TypeError))
+    return False
+
+
+def _log_refused(row: dict, error: BaseException) -> None:
+    # Never the text: it may be anything a subscriber typed.
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
+    log.error(
+        "transcript: the database refused a %s line of %s (%d characters, %s%s); set aside, the rest is written",
+        row.get("direction"),
+        row.get("conversation_key"),
+        len(row.get("text") or ""),
+        type(error).__name__,
+        f", SQLSTATE {sqlstate}" if sqlstate else "",
+    )
+
+
 def _checked(line: TranscriptLine) -> TranscriptLine:
     if line.direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {DIRECTIONS}, not {line.direction!r}")
@@ -134,18 +188,27 @@ def _checked(line: TranscriptLine) -> TranscriptLine:
 
 
 class BufferedTranscript:
-    """The transcript as the dialog engine writes it: off the reply path.
+    """The transcript as the dialog engine writes it: group commit.
 
-    A turn's lines are queued in memory and a background task writes everything
-    queued in one transaction every ``flush_seconds`` (or as soon as ``max_batch``
-    lines wait). That saves a commit per turn — the largest single cost of a turn in
-    the benchmark. Reads (``history``) flush first, so this process always sees its
-    own lines; another process sees them within ``flush_seconds``.
+    A turn's lines are queued in memory, and one background writer inserts
+    everything queued in one transaction. With ``wait_for_write`` (the default)
+    ``record_many`` returns only once its lines are committed, so the lines of every
+    answered turn survive a crash of the process (SIGKILL included): the engine
+    records a turn before it returns the replies. Turns arriving while a write is
+    under way share the next one, so under load there is still about one commit per
+    batch, not per turn; the price is one commit's latency per turn
+    (see README, Durability).
 
-    What is at stake on a crash is up to ``flush_seconds`` of transcript lines, never
-    anything a subscriber was promised (callbacks and handoffs are written at once).
-    If the database refuses, lines are kept and retried; past ``max_pending`` the
-    oldest are dropped with an error in the log rather than exhausting memory.
+    Without ``wait_for_write`` the lines are written off the reply path every
+    ``flush_seconds`` (or as soon as ``max_batch`` wait), and a crash loses what
+    was queued. Reads (``history``) flush first, so this process always sees its own
+    lines.
+
+    A row the database refuses is set aside (``set_aside``), the rest of its batch is
+    written. If the database is unavailable, lines are kept and retried with a
+    backoff, and turns do not wait for it meanwhile (a reply matters more); past
+    ``max_pending`` the oldest are dropped with an error in the log rather than
+    exhausting memory.
     """
 
     def __init__(
@@ -155,16 +218,26 @@ class BufferedTranscript:
         flush_seconds: float = 0.05,
         max_batch: int = 500,
         max_pending: int = 100_000,
+        wait_for_write: bool = True,
+        max_wait_seconds: float = 5.0,
     ) -> None:
         self._transcript = transcript
         self._flush_seconds = flush_seconds
         self._max_batch = max_batch
         self._max_pending = max_pending
+        self._wait_for_write = wait_for_write
+        self._max_wait_seconds = max_wait_seconds
         self._pending: list[dict] = []  # rows ready to insert, in order
+        self._waiters: list[asyncio.Future] = []  # turns waiting for the rows queued so far
+        self._failing = False  # the last write failed: turns don't wait until one succeeds
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
         self._write_lock: asyncio.Lock | None = None
         self._closed = False
+        # Rows the database refused (see Transcript._write_isolating): kept for an
+        # operator to inspect, bounded, never retried — retrying one forever once
+        # stopped every later line of every conversation.
+        self.set_aside: deque[dict] = deque(maxlen=1000)
 
     async def record_many(
         self, conversation_key: str, lines: Iterable[TranscriptLine], *, now: datetime | None = None
@@ -179,15 +252,28 @@ class BufferedTranscript:
             del self._pending[:dropped]
             log.error("transcript: the database is not keeping up; dropped the %d oldest lines", dropped)
         self._start()
-        if len(self._pending) >= self._max_batch:
-            self._wake.set()
+        if not self._wait_for_write or self._failing:
+            if len(self._pending) >= self._max_batch:
+                self._wake.set()
+            return
+        written = asyncio.get_running_loop().create_future()
+        self._waiters.append(written)
+        self._wake.set()
+        try:
+            # shield: a turn that stops waiting must not cancel the others' write.
+            await asyncio.wait_for(asyncio.shield(written), self._max_wait_seconds)
+        except asyncio.TimeoutError:
+            log.warning("transcript: not written within %.1f s; the lines stay queued", self._max_wait_seconds)
 
     async def record(self, conversation_key: str, direction: str, text: str, **kwargs) -> None:
         line = TranscriptLine(direction, text, kwargs.pop("channel_message_id", None), kwargs.pop("author", None))
         await self.record_many(conversation_key, [line], **kwargs)
 
     async def history(self, conversation_key: str, limit: int = 50) -> list[TranscriptEntry]:
-        await self.flush()
+        try:
+            await self.flush()
+        except Exception:  # noqa: BLE001 - the lines stay queued; show what is stored
+            log.exception("transcript: write failed before a history read; %d lines kept for a retry", len(self._pending))
         return await self._transcript.history(conversation_key, limit)
 
     async def flush(self) -> None:
@@ -196,13 +282,17 @@ class BufferedTranscript:
             self._write_lock = asyncio.Lock()
         async with self._write_lock:
             batch, self._pending = self._pending, []
-            if not batch:
-                return
+            waiters, self._waiters = self._waiters, []
             try:
-                await self._transcript.write_rows(batch)
+                if batch:
+                    await self._transcript._write_isolating(batch, self.set_aside)
             except Exception:
                 self._pending[:0] = batch  # keep order; retried on the next flush
+                self._failing = True
+                _release(waiters)  # the turns go on; their lines wait for the retry
                 raise
+            self._failing = False
+            _release(waiters)
 
     async def close(self) -> None:
         self._closed = True
@@ -225,10 +315,13 @@ class BufferedTranscript:
     async def _run(self) -> None:
         backoff = self._flush_seconds
         while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), backoff)
-            except asyncio.TimeoutError:
-                pass
+            if self._failing:
+                await asyncio.sleep(backoff)  # a database outage: retry on the backoff only
+            else:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), backoff)
+                except asyncio.TimeoutError:
+                    pass
             self._wake.clear()
             try:
                 await self.flush()
@@ -236,3 +329,9 @@ class BufferedTranscript:
             except Exception:  # noqa: BLE001 - keep the lines, try again later
                 log.exception("transcript: write failed; %d lines kept for a retry", len(self._pending))
                 backoff = min(5.0, backoff * 2)
+
+
+def _release(waiters: list[asyncio.Future]) -> None:
+    for waiter in waiters:
+        if not waiter.done():
+            waiter.set_result(None)

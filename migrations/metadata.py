@@ -1,6 +1,7 @@
 """All table modules, imported so ``Base.metadata`` knows every table."""
 
 import billing.models  # noqa: F401
+import bots.durable_models  # noqa: F401
 import bots.sms.models  # noqa: F401
 import dispatcher.models  # noqa: F401
 from storage import Base

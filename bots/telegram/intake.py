@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import traceback
 from collections.abc import Awaitable, Callable
@@ -35,6 +34,7 @@ from aiogram.types import CallbackQuery, Update
 from aiogram.types.update import UpdateTypeLookupError
 from pydantic import ValidationError
 
+from bots.jsonbody import parse_json
 from bots.telegram.errors import describe_error
 from bots.telegram.state import TelegramState
 
@@ -161,7 +161,7 @@ class UpdateIntake:
         an update that is not acknowledged within 60 s). The secret is checked by the
         caller before the body is read."""
         try:
-            raw = json.loads(body)
+            raw = parse_json(body)
         except (ValueError, UnicodeDecodeError):
             return WebhookOutcome(400, "malformed JSON")
         if not isinstance(raw, dict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Sequence
 
 from fastapi import APIRouter
@@ -17,8 +18,8 @@ class WebchatChannel(Channel):
     name = CHANNEL
     max_buttons = 12  # the widget wraps buttons; more than a dozen is a wall
 
-    def __init__(self, secret: bytes) -> None:
-        self.signer = SessionSigner(secret)
+    def __init__(self, secret: bytes, *, token_idle: timedelta = timedelta(hours=24), token_absolute: timedelta = timedelta(days=30)) -> None:
+        self.signer = SessionSigner(secret, idle=token_idle, absolute=token_absolute)
         self._engine: TurnHandler | None = None
         self._store: StateStore | None = None
         self._history: HistorySource | None = None
@@ -66,8 +67,11 @@ def _started(part):
 
 
 def channel_from_settings(settings: Any) -> WebchatChannel:
-    """Always on. ``secret_key`` (or the key kept in ``secret_key_file``) signs session tokens."""
+    """Always on. ``secret_key`` (or the key kept in ``secret_key_file``) signs session
+    tokens; ``webchat_token_ttl_*`` say when they expire."""
     secret = getattr(settings, "secret_key", None)
     return WebchatChannel(
-        load_secret_key(secret.get_secret_value() if secret else None, settings.secret_key_file)
+        load_secret_key(secret.get_secret_value() if secret else None, settings.secret_key_file),
+        token_idle=timedelta(minutes=settings.webchat_token_ttl_idle_minutes),
+        token_absolute=timedelta(hours=settings.webchat_token_ttl_absolute_hours),
     )

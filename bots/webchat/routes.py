@@ -2,7 +2,9 @@
 
 Authentication: every call but ``POST /sessions`` carries ``Authorization: Bearer <token>``.
 Any token we did not issue — missing, malformed, or with a wrong signature — gets 401
-with ``WWW-Authenticate: Bearer``. There is no 403: a token either is a session or is
+with ``WWW-Authenticate: Bearer`` (code ``invalid_token``); an expired one gets 401
+with code ``token_expired`` (the widget then starts a new session). A response may
+carry a renewed token in ``X-Webchat-Token``: keep it instead of the old one. There is no 403: a token either is a session or is
 nothing.
 
 WebSocket ``/api/webchat/ws[?after=<event id>]``: the token comes either as the first
@@ -23,12 +25,13 @@ import logging
 import uuid
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Security, WebSocket, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, Security, WebSocket, status
 from fastapi.responses import FileResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from bots.channel import running_channel
+from bots.jsonbody import SafeJsonRoute
 from bots.webchat.channel import WebchatChannel
 from bots.webchat.live import CHANNEL, topic_for
 from bots.webchat.schemas import HistoryMessage, HistoryOut, MessageIn, MessagesOut, SessionCreated
@@ -39,6 +42,7 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
 WS_CLOSE_UNAUTHORIZED = 4401
 _MAX_CLIENT_FRAME = 1024
+TOKEN_HEADER = "X-Webchat-Token"  # a renewed token (see bots/webchat/tokens.py)
 HISTORY_LIMIT = 100
 AUTH_TIMEOUT = 10.0  # seconds a new WebSocket has to send its auth frame
 _bearer = HTTPBearer(auto_error=False, description="The `token` from `POST /api/webchat/sessions`.")
@@ -61,18 +65,25 @@ def _unauthorized(code: str, message: str) -> HTTPException:
 
 
 async def _session_id(
+    response: Response,
     credentials: HTTPAuthorizationCredentials | None = Security(_bearer),
     channel: WebchatChannel = Depends(_channel),
 ) -> str:
     if credentials is None:
         raise _unauthorized("missing_token", "Send 'Authorization: Bearer <token>' from POST /api/webchat/sessions.")
-    session_id = channel.signer.session_id_of(credentials.credentials)
-    if session_id is None:
+    check = channel.signer.check(credentials.credentials)
+    if check.problem == "expired":
+        raise _unauthorized("token_expired", "The session has expired; create a new session.")
+    if check.session_id is None:
         raise _unauthorized("invalid_token", "The token is not valid; create a new session.")
-    return session_id
+    if check.fresh_token:
+        # The sliding idle window: the client keeps this token instead of its own.
+        response.headers[TOKEN_HEADER] = check.fresh_token
+    return check.session_id
 
 
-api = APIRouter(prefix="/api/webchat", tags=["web chat"])
+# SafeJsonRoute: a body nested a thousand levels deep is a 400, not a RecursionError.
+api = APIRouter(prefix="/api/webchat", tags=["web chat"], route_class=SafeJsonRoute)
 
 
 @api.post("/sessions", status_code=status.HTTP_201_CREATED, response_model=SessionCreated)

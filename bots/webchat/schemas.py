@@ -7,6 +7,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bots.text import clean_text
 from dialogs.messages import Reply, TurnResult
 
 MAX_TEXT_CHARS = 2000
@@ -35,12 +36,17 @@ class MessageIn(BaseModel):
         description="Chosen by the client; a retry with the same id is answered once (same replies, one effect).",
     )
 
-    @field_validator("text")
+    @field_validator("text", "payload")
     @classmethod
-    def _text_not_blank(cls, text: str | None) -> str | None:
-        if text is not None and not text.strip():
-            raise ValueError("text must not be blank")
-        return text
+    def _cleaned_and_not_blank(cls, value: str | None) -> str | None:
+        # The adapter boundary: what builds the Inbound gets text a database and the
+        # messengers accept (a NUL once stopped the transcript of every conversation).
+        if value is None:
+            return None
+        value = clean_text(value)
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "MessageIn":

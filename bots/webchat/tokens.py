@@ -1,11 +1,17 @@
-"""Web chat session tokens: stateless, signed, and valid across restarts.
+"""Web chat session tokens: stateless, signed, valid across restarts, and expiring.
 
-A token is ``<session_id>.<signature>`` where the signature is
-HMAC-SHA256(secret, "webchat-session:" + session_id), base64url without padding.
-The session id needs no storage: whoever holds a token we signed owns that session,
-so the Bearer token alone identifies the conversation (no second header).
-The "webchat-session:" prefix keeps these signatures from ever being valid for any
-other use of the same secret.
+A token is ``<session_id>.<started>.<issued>.<signature>``: ``started`` is when the
+session began and ``issued`` when this token was signed (Unix seconds, base 36), and
+the signature is HMAC-SHA256(secret, "webchat-session-v2:" + the three fields),
+base64url without padding. The session id needs no storage: whoever holds a token we
+signed owns that session, so the Bearer token alone identifies the conversation.
+The prefix keeps these signatures from ever being valid for any other use of the
+same secret (or for the old, timeless token format).
+
+Expiry: a token is refused once it is ``idle`` old (a sliding window: every
+authenticated call with a token older than a quarter of ``idle`` gets a fresh one,
+with the same ``started``, in the ``X-Webchat-Token`` response header), and every
+token of a session is refused ``absolute`` after the session began.
 """
 
 from __future__ import annotations
@@ -17,14 +23,18 @@ import logging
 import os
 import re
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+from typing import Callable, Literal
 
 log = logging.getLogger(__name__)
 
 _SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
-_DOMAIN = b"webchat-session:"
+_DOMAIN = b"webchat-session-v2:"
+_STAMP = re.compile(r"^[0-9a-z]{1,12}$")
 _MIN_SECRET_LEN = 32  # characters of the secret (key files hold 64 hex characters)
 
 
@@ -86,25 +96,72 @@ class WebchatSession:
     token: str
 
 
+@dataclass(frozen=True)
+class TokenCheck:
+    """What a presented token is worth: the session, or why not (``invalid``: we never
+    signed it; ``expired``: we did, but it is too old)."""
+
+    session_id: str | None
+    problem: Literal["invalid", "expired"] | None = None
+    fresh_token: str | None = None  # a renewed token to hand back (sliding window)
+
+
 class SessionSigner:
-    def __init__(self, secret: bytes) -> None:
+    def __init__(
+        self,
+        secret: bytes,
+        *,
+        idle: timedelta = timedelta(hours=24),
+        absolute: timedelta = timedelta(days=30),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._secret = secret
+        self._idle = int(idle.total_seconds())
+        self._absolute = int(absolute.total_seconds())
+        self._renew_after = max(1, self._idle // 4)
+        self._clock = clock
 
     def new_session(self) -> WebchatSession:
         session_id = uuid.uuid4().hex
-        return WebchatSession(session_id=session_id, token=f"{session_id}.{self._sign(session_id)}")
+        now = int(self._clock())
+        return WebchatSession(session_id=session_id, token=self._token(session_id, now, now))
 
     def session_id_of(self, token: str | None) -> str | None:
-        """The session a token belongs to, or None for anything we did not sign."""
-        if not token or len(token) > 200:
-            return None
-        session_id, dot, signature = token.partition(".")
-        if not dot or not _SESSION_ID.match(session_id):
-            return None
-        if not hmac.compare_digest(signature.encode(), self._sign(session_id).encode()):
-            return None
-        return session_id
+        """The session a token belongs to, or None for anything we did not sign or that expired."""
+        return self.check(token).session_id
 
-    def _sign(self, session_id: str) -> str:
-        digest = hmac.new(self._secret, _DOMAIN + session_id.encode(), hashlib.sha256).digest()
+    def check(self, token: str | None) -> TokenCheck:
+        if not token or len(token) > 200:
+            return TokenCheck(None, "invalid")
+        parts = token.split(".")
+        if len(parts) != 4:
+            return TokenCheck(None, "invalid")
+        session_id, started_text, issued_text, signature = parts
+        if not _SESSION_ID.match(session_id) or not _STAMP.match(started_text) or not _STAMP.match(issued_text):
+            return TokenCheck(None, "invalid")
+        expected = self._sign(f"{session_id}.{started_text}.{issued_text}")
+        if not hmac.compare_digest(signature.encode(), expected.encode()):
+            return TokenCheck(None, "invalid")
+        started, issued, now = int(started_text, 36), int(issued_text, 36), int(self._clock())
+        if now - issued >= self._idle or now - started >= self._absolute:
+            return TokenCheck(None, "expired")
+        fresh = self._token(session_id, started, now) if now - issued >= self._renew_after else None
+        return TokenCheck(session_id, None, fresh)
+
+    def _token(self, session_id: str, started: int, issued: int) -> str:
+        fields = f"{session_id}.{_base36(started)}.{_base36(issued)}"
+        return f"{fields}.{self._sign(fields)}"
+
+    def _sign(self, fields: str) -> str:
+        digest = hmac.new(self._secret, _DOMAIN + fields.encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while True:
+        number, digit = divmod(number, 36)
+        text = digits[digit] + text
+        if number == 0:
+            return text

@@ -139,3 +139,26 @@ def test_a_password_is_masked_in_the_chat_and_not_kept_in_the_browser(chat):
     assert chat.user_messages.last.inner_text() == "••••••"
     stored = page.evaluate("() => JSON.stringify(Object.assign({}, sessionStorage, localStorage))")
     assert "demo1" not in stored
+
+
+def test_an_expired_token_starts_a_new_session_without_an_error(chat, live_server):
+    """Issue 10: tokens expire; the widget meets 401 token_expired by starting over."""
+    import json
+    import time
+
+    from bots.webchat.tokens import SessionSigner
+
+    page = chat.page
+    signer = live_server.app.state.channels["webchat"].signer
+    stale = SessionSigner(signer._secret, clock=lambda: time.time() - 40 * 24 * 3600).new_session()
+    page.evaluate(
+        "(s) => localStorage.setItem('ispSupport.session', s)",
+        json.dumps({"session_id": stale.session_id, "token": stale.token}),
+    )
+    page.reload()
+    chat.panel.wait_for()
+    replies = chat.send("Здравствуйте")
+    assert replies.strip()
+    assert not chat.error.is_visible()
+    current = page.evaluate("() => JSON.parse(localStorage.getItem('ispSupport.session'))")
+    assert current["session_id"] != stale.session_id and current["token"] != stale.token

@@ -66,7 +66,7 @@ async def test_an_invalid_line_rejects_the_whole_turn(db_sessions):
 async def test_buffered_transcript_keeps_order_and_history_sees_its_own_lines(db_sessions):
     from dispatcher.transcript import BufferedTranscript, TranscriptLine
 
-    buffered = BufferedTranscript(Transcript(db_sessions), flush_seconds=60)
+    buffered = BufferedTranscript(Transcript(db_sessions), flush_seconds=60, wait_for_write=False)
     for turn in range(3):
         await buffered.record_many("web:1", [TranscriptLine("in", f"q{turn}"), TranscriptLine("bot", f"a{turn}")], now=NOW)
     # nothing written yet (a minute-long flush interval), but history flushes first
@@ -81,7 +81,7 @@ async def test_buffered_transcript_writes_in_the_background_and_on_close(db_sess
 
     from dispatcher.transcript import BufferedTranscript, TranscriptLine
 
-    buffered = BufferedTranscript(Transcript(db_sessions), flush_seconds=0.01)
+    buffered = BufferedTranscript(Transcript(db_sessions), flush_seconds=0.01, wait_for_write=False)
     await buffered.record_many("web:2", [TranscriptLine("in", "hello")], now=NOW)
     for _ in range(100):
         if await Transcript(db_sessions).history("web:2"):
@@ -106,4 +106,105 @@ async def test_buffered_transcript_keeps_lines_when_the_database_refuses(db_engi
     async with db_engine.begin() as connection:
         await connection.run_sync(TranscriptMessage.__table__.create)
     assert [e.text for e in await buffered.history("web:3")] == ["kept"]
+    await buffered.close()
+
+
+# -- one refused row never blocks the others (issue 10) ----------------------------------------
+async def test_buffered_writer_sets_aside_a_row_the_database_refuses(db_sessions, caplog):
+    from dispatcher.transcript import BufferedTranscript
+
+    buffered = BufferedTranscript(Transcript(db_sessions), flush_seconds=60, wait_for_write=False)
+    # A lone surrogate is refused by both databases' drivers (text cleaning at the
+    # adapters removes it; the writer must survive text that skipped the cleaning).
+    await buffered.record_many("a", [TranscriptLine("in", "до"), TranscriptLine("bot", "ответ")], now=NOW)
+    await buffered.record_many("bad", [TranscriptLine("in", "секрет\ud800"), TranscriptLine("bot", "ответ 2")], now=NOW)
+    await buffered.record_many("b", [TranscriptLine("in", "после")], now=NOW)
+    with caplog.at_level("ERROR", logger="dispatcher.transcript"):
+        await buffered.flush()  # one batch of five rows, one of them refused
+    assert [e.text for e in await buffered.history("a")] == ["до", "ответ"]
+    assert [e.text for e in await buffered.history("bad")] == ["ответ 2"]
+    assert [e.text for e in await buffered.history("b")] == ["после"]
+    assert [row["conversation_key"] for row in buffered.set_aside] == ["bad"]
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "refused" in logged and "bad" in logged and "секрет" not in logged
+    # Later lines keep flowing: nothing is retried forever.
+    await buffered.record_many("c", [TranscriptLine("in", "ещё")], now=NOW)
+    assert [e.text for e in await buffered.history("c")] == ["ещё"]
+    await buffered.close()
+
+
+@pytest.mark.postgres
+async def test_a_nul_refused_by_postgres_is_set_aside(tmp_path):
+    from tests.conftest import provision_database
+    from dispatcher.transcript import BufferedTranscript
+    from storage import make_engine, make_sessionmaker
+
+    async with provision_database("postgres", tmp_path) as url:
+        engine = make_engine(url)
+        buffered = BufferedTranscript(Transcript(make_sessionmaker(engine)))  # durable: written before it returns
+        await buffered.record_many("x", [TranscriptLine("in", "a\x00b"), TranscriptLine("bot", "ok")], now=NOW)
+        await buffered.record_many("y", [TranscriptLine("in", "другой")], now=NOW)
+        assert [e.text for e in await buffered.history("y")] == ["другой"]
+        assert [e.text for e in await buffered.history("x")] == ["ok"]
+        assert len(buffered.set_aside) == 1
+        await buffered.close()
+        await engine.dispose()
+
+
+async def test_an_outage_is_retried_not_set_aside(tmp_path):
+    from sqlalchemy.exc import OperationalError
+
+    from dispatcher.transcript import BufferedTranscript, _refused_by_database
+
+    assert not _refused_by_database(OperationalError("INSERT", {}, ConnectionResetError()))
+    assert _refused_by_database(UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed"))
+    # A database that is gone keeps the lines queued.
+    from storage import make_engine, make_sessionmaker
+
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path}/missing-dir/none.db")
+    buffered = BufferedTranscript(Transcript(make_sessionmaker(engine)), flush_seconds=60)
+    await buffered.record_many("k", [TranscriptLine("in", "привет")], now=NOW)
+    with pytest.raises(Exception):
+        await buffered.flush()
+    assert not buffered.set_aside and len(buffered._pending) == 1
+    buffered._closed = True
+    await engine.dispose()
+
+
+# -- durable: a recorded turn is committed before record_many returns (issue 10) ------------------
+async def test_durable_writer_commits_before_returning(db_sessions):
+    import asyncio
+
+    from dispatcher.transcript import BufferedTranscript
+
+    buffered = BufferedTranscript(Transcript(db_sessions), flush_seconds=60)  # no timer help
+    await buffered.record_many("d", [TranscriptLine("in", "вопрос"), TranscriptLine("bot", "ответ")], now=NOW)
+    # Another reader (another process, or this one after a SIGKILL) sees it at once.
+    assert [e.text for e in await Transcript(db_sessions).history("d")] == ["вопрос", "ответ"]
+
+    # Turns at once share commits (group commit) and keep each turn's order.
+    await asyncio.gather(
+        *(buffered.record_many(f"g{i}", [TranscriptLine("in", f"q{i}"), TranscriptLine("bot", f"a{i}")], now=NOW) for i in range(50))
+    )
+    for i in (0, 25, 49):
+        assert [e.text for e in await Transcript(db_sessions).history(f"g{i}")] == [f"q{i}", f"a{i}"]
+    await buffered.close()
+
+
+async def test_durable_writer_does_not_hold_turns_during_an_outage(db_engine, db_sessions):
+    import time
+
+    from dispatcher.models import TranscriptMessage
+    from dispatcher.transcript import BufferedTranscript
+
+    buffered = BufferedTranscript(Transcript(db_sessions), flush_seconds=60, max_wait_seconds=5)
+    async with db_engine.begin() as connection:
+        await connection.run_sync(TranscriptMessage.__table__.drop)
+    await buffered.record_many("o", [TranscriptLine("in", "первый")], now=NOW)  # the write fails
+    started = time.monotonic()
+    await buffered.record_many("o", [TranscriptLine("in", "второй")], now=NOW)
+    assert time.monotonic() - started < 1  # queued; no waiting on a database that is down
+    async with db_engine.begin() as connection:
+        await connection.run_sync(TranscriptMessage.__table__.create)
+    assert [e.text for e in await buffered.history("o")] == ["первый", "второй"]
     await buffered.close()

@@ -28,8 +28,8 @@ EXPECTED_TABLES = {
     "handoffs",
     "transcript_messages",
     "delivery_receipts",
-    "voluntary_blocks",
-    "billing_audit",
+    "inbox_updates",
+    "outbox_messages",
 }
 
 

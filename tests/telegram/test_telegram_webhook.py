@@ -277,3 +277,11 @@ async def test_agent_message_goes_out_through_the_registered_sender(tg):
     attempts = tg.api.calls_to("sendMessage")
     assert len(attempts) == 2  # 429 first, then delivered
     assert attempts[-1].params == {"chat_id": SUBSCRIBER_ID, "text": "Здравствуйте, это оператор Анна. Чем помочь?"}
+
+
+@pytest.mark.parametrize("depth", [900, 1000, 5000])
+async def test_deeply_nested_json_is_400_not_500(tg, depth):
+    """Issue 10: 1,000 levels once escaped json.loads as a RecursionError (500)."""
+    body = ('{"update_id": 5, "message": ' + "[" * depth + "1" + "]" * depth + "}").encode()
+    response = await tg.post(content=body)
+    assert response.status_code == 400

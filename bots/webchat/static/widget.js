@@ -395,6 +395,12 @@
       credentials: "omit",
     }).then(function (response) {
       if (!response.ok) throw new HttpError(response.status);
+      // The server renews a token as it ages (sliding expiry): keep the new one.
+      var renewed = response.headers.get("X-Webchat-Token");
+      if (renewed && session) {
+        session.token = renewed;
+        save(localStorage, SESSION_KEY, session);
+      }
       return response.json();
     });
   }
@@ -454,7 +460,7 @@
         .catch(function (error) {
           var status = error instanceof HttpError ? error.status : 0;
           if (status === 401 && !sessionRenewed) {
-            forgetSession(); // the server no longer knows this token: start over
+            forgetSession(); // expired (token_expired) or unknown token: start over
             return attempt(true);
           }
           persistLog();
