@@ -30,6 +30,8 @@ EXPECTED_TABLES = {
     "delivery_receipts",
     "inbox_updates",
     "outbox_messages",
+    "voluntary_blocks",
+    "billing_audit",
 }
 
 
