@@ -74,7 +74,7 @@ class AppProcess:
                 if time.monotonic() - started > STARTUP_TIMEOUT:
                     raise RuntimeError(f"the server did not start within {STARTUP_TIMEOUT:.0f} s:\n{self.log_tail()}")
                 try:
-                    # Any answer means it serves (with Redis stopped /healthz is 503).
+                    # Any answer means it serves (with Redis stopped /readyz is 503, /healthz 200).
                     await client.get("/healthz")
                     return
                 except httpx.TransportError:

@@ -86,7 +86,7 @@ async def test_redis_lost_for_a_while_gets_an_apology_and_recovers_by_itself(pri
                 assert APOLOGY in " ".join(during), during  # a clear Russian apology, not a 500
                 assert "333-333" in " ".join(during)  # ... with the number to call
                 assert time.monotonic() - started < 35  # not hanging on the lost Redis
-                assert (await client.get("/healthz")).status_code == 503
+                assert (await client.get("/readyz")).status_code == 503
 
                 private_redis.start()  # same port: the app reconnects by itself
                 deadline = time.monotonic() + 30
@@ -97,7 +97,7 @@ async def test_redis_lost_for_a_while_gets_an_apology_and_recovers_by_itself(pri
                     assert time.monotonic() < deadline, "the app did not recover after Redis came back"
                     await asyncio.sleep(0.5)
                 assert any("оплат" in text.lower() for text in after)
-                assert (await client.get("/healthz")).status_code == 200
+                assert (await client.get("/readyz")).status_code == 200
         finally:
             app.stop()
 
