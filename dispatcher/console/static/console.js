@@ -91,6 +91,12 @@
     return n.toLocaleString("ru-RU", { minimumFractionDigits: 2, maximumFractionDigits: 2 }) + " ₽";
   }
 
+  /** +79001234567 → +7 900 123-45-67 (easier to dial); other numbers as they are. */
+  function phoneText(phone) {
+    var m = /^\+7(\d{3})(\d{3})(\d{2})(\d{2})$/.exec(phone || "");
+    return m ? "+7 " + m[1] + " " + m[2] + "-" + m[3] + "-" + m[4] : (phone || "");
+  }
+
   function label(map, key) { return key === null || key === undefined ? "—" : (map[key] || String(key)); }
 
   function isTyping(target) {
@@ -413,7 +419,7 @@
         el("span", { class: "item__wait", dataset: { waitFor: key }, text: duration(waitedSeconds(item)) }),
       ]),
       el("span", { class: "item__line item__line--meta" }, [
-        item.phone ? el("span", { class: "item__phone", text: item.phone }) : null,
+        item.phone ? el("span", { class: "item__phone", text: phoneText(item.phone) }) : null,
         item.attempts ? el("span", { text: "попыток: " + item.attempts }) : null,
         item.due_at ? el("span", { text: "к " + clock(item.due_at) }) : null,
         item.overdue ? el("span", { class: "badge badge--overdue", text: "просрочено" }) : null,
@@ -658,7 +664,7 @@
       ["Статус", label(SUB_STATUS, sub.status), sub.status && sub.status !== "active" ? "fact--bad" : null],
       ["Списание", sub.next_charge_date ? new Date(sub.next_charge_date).toLocaleDateString("ru-RU") : "—"],
       ["Город", sub.city],
-      ["Телефон", sub.phone],
+      ["Телефон", phoneText(sub.phone)],
     ];
     rows.forEach(function (row) {
       card.appendChild(el("dt", { text: row[0] }));
@@ -847,7 +853,7 @@
     $("cb-title").textContent = "Обратный звонок №" + cb.id;
     $("cb-meta").textContent = [cb.city, label(DEPARTMENTS, cb.department), claimed ? "ваш звонок" : (cb.assigned_to ? "у " + cb.assigned_to : "ждёт в очереди")].join(" · ");
     var phone = $("cb-phone");
-    phone.textContent = cb.phone || "—";
+    phone.textContent = cb.phone ? phoneText(cb.phone) : "—";
     phone.href = cb.phone ? "tel:" + cb.phone.replace(/[^+\d]/g, "") : "#";
     var details = $("cb-details");
     clear(details);
