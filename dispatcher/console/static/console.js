@@ -27,7 +27,9 @@
   var AUDIT_ACTIONS = {
     login: "вход", logout: "выход", takeover: "взял разговор", message: "ответил абоненту", note: "заметка",
     release: "вернул боту", transfer: "передал", callback_claim: "взял звонок", callback_result: "итог звонка", presence: "статус",
+    callback_done: "звонок: решено", callback_no_answer: "звонок: не ответил", callback_cancelled: "звонок: отменён",
   };
+  var TARGETS = { conversation: "разговор №", callback: "звонок №" };
   var PRESENCE = { online: "на линии", away: "отошёл", offline: "не в сети" };
 
   // ---- tiny DOM helpers -----------------------------------------------------------------
@@ -982,6 +984,13 @@
     $("stats-updated").textContent = "обновлено в " + new Date().toLocaleTimeString("ru-RU");
   }
 
+  /** "conversation:12" → "разговор №12" */
+  function auditTarget(target) {
+    if (target === null || target === undefined) return "";
+    var m = /^(\w+):(\d+)$/.exec(String(target));
+    return m && TARGETS[m[1]] ? TARGETS[m[1]] + m[2] : String(target);
+  }
+
   function renderAudit(entries) {
     var body = $("audit-body");
     clear(body);
@@ -991,7 +1000,7 @@
         el("td", { text: clock(entry.at) }),
         el("td", { text: entry.agent || "—" }),
         el("td", { text: label(AUDIT_ACTIONS, entry.action) }),
-        el("td", { text: entry.target === null || entry.target === undefined ? "" : String(entry.target) }),
+        el("td", { text: auditTarget(entry.target) }),
         el("td", { class: "cell--detail", text: typeof entry.detail === "string" ? entry.detail : entry.detail ? JSON.stringify(entry.detail) : "" }),
       ]));
     });
