@@ -26,6 +26,7 @@ from app.channels import enabled_channels
 from app.container import Container, build_container
 from app.settings import Settings
 from bots.channel import Channel, ChannelContext
+from dispatcher.console.api import routers as console_routers
 
 log = logging.getLogger(__name__)
 
@@ -258,6 +259,8 @@ def create_app(settings: Settings | None = None, *, container_factory: Container
         try:
             app.state.container = container
             await start_channels(channels, container)
+            app.state.console = container.console  # the agent console: live events + sweeper
+            await container.console.start()
             yield
         finally:
             await close_channels(channels)
@@ -276,6 +279,7 @@ def create_app(settings: Settings | None = None, *, container_factory: Container
         openapi_tags=[
             {"name": "web chat", "description": "The website widget's API: sessions, messages, history, live WebSocket."},
             {"name": "operations", "description": "Health of the service and its dependencies."},
+            {"name": "agent console", "description": "Support agents: queues, conversations, callbacks, live events."},
         ],
         lifespan=lifespan,
     )
@@ -287,6 +291,8 @@ def create_app(settings: Settings | None = None, *, container_factory: Container
 
     app.state.channels = {channel.name: channel for channel in channels}
     app.include_router(health)
+    for router in console_routers:  # the agent console: /api/agent/..., /console
+        app.include_router(router)
     for channel in channels:
         for router in channel.routes():
             app.include_router(router)

@@ -28,6 +28,10 @@ EXPECTED_TABLES = {
     "handoffs",
     "transcript_messages",
     "delivery_receipts",
+    "agents",
+    "agent_sessions",
+    "audit_log",
+    "handoff_notes",
 }
 
 
