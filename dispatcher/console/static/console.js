@@ -17,6 +17,9 @@
   var STATS_EVERY_MS = 15000;
   var MAX_ITEMS_PER_GROUP = 100; // keeps the board fast with thousands waiting
   var MAX_RECONNECT_MS = 15000;
+  // Items turn overdue by the clock alone (no event says so), and an event can be lost
+  // while a socket reconnects: the board also refreshes itself this often.
+  var QUEUE_REFRESH_MS = 30000;
 
   var DEPARTMENTS = { subscriber: "Абонентский отдел", tech: "Техподдержка" };
   var CHANNELS = { webchat: "веб-чат", telegram: "Telegram", whatsapp: "WhatsApp", viber: "Viber", sms: "SMS", phone: "телефон" };
@@ -188,6 +191,7 @@
     callback: null, // the callback shown in the callback pane
     canned: {}, // department -> replies
     tab: "queue",
+    stats: null, // the last statistics, redrawn when the filter changes
   };
 
   function me() { return state.agent ? state.agent.login : null; }
@@ -421,6 +425,7 @@
         el("span", { class: "item__wait", dataset: { waitFor: key }, text: duration(waitedSeconds(item)) }),
       ]),
       el("span", { class: "item__line item__line--meta" }, [
+        item.kind === "conversation" && item.preview && item.topic ? el("span", { text: item.topic }) : null,
         item.phone ? el("span", { class: "item__phone", text: phoneText(item.phone) }) : null,
         item.attempts ? el("span", { text: "попыток: " + item.attempts }) : null,
         item.due_at ? el("span", { text: "к " + clock(item.due_at) }) : null,
@@ -942,7 +947,8 @@
   async function loadStats() {
     try {
       var results = await Promise.all([api("GET", "/api/agent/stats"), api("GET", "/api/agent/audit?limit=50")]);
-      renderStats(results[0].data || {});
+      state.stats = results[0].data || {};
+      renderStats(state.stats);
       renderAudit((results[1].data && results[1].data.entries) || []);
     } catch (e) { reportError(e); }
   }
@@ -950,15 +956,24 @@
   function renderStats(stats) {
     var body = $("stats-body");
     clear(body);
-    var queues = (stats.queues || []).slice().sort(function (a, b) {
-      return (a.city || "").localeCompare(b.city || "", "ru") || (a.department || "").localeCompare(b.department || "");
+    // the busiest queues first; quiet ones (nothing waiting, nothing done today) only on request
+    var all = (stats.queues || []).slice().sort(function (a, b) {
+      return (b.waiting || 0) - (a.waiting || 0) || (b.oldest_seconds || 0) - (a.oldest_seconds || 0) ||
+        (a.city || "").localeCompare(b.city || "", "ru") || (a.department || "").localeCompare(b.department || "");
     });
     var totals = { waiting: 0, done: 0, failed: 0, oldest: 0 };
-    queues.forEach(function (q) {
+    all.forEach(function (q) {
       totals.waiting += q.waiting || 0;
       totals.done += q.callbacks_done_today || 0;
       totals.failed += q.callbacks_failed_today || 0;
-      totals.oldest = Math.max(totals.oldest, q.oldest_seconds || 0);
+      totals.oldest = Math.max(totals.oldest, q.waiting ? q.oldest_seconds || 0 : 0);
+    });
+    var showAll = $("stats-all").checked;
+    var queues = all.filter(function (q) {
+      return showAll || q.waiting || q.callbacks_done_today || q.callbacks_failed_today || q.avg_handle_seconds;
+    });
+    renderTiles(totals, stats.agents_online || 0);
+    queues.forEach(function (q) {
       body.appendChild(el("tr", { class: q.waiting ? null : "row--quiet" }, [
         el("td", { text: q.city || "—" }),
         el("td", { text: label(DEPARTMENTS, q.department) }),
@@ -970,7 +985,7 @@
         el("td", { class: "num" + (q.callbacks_failed_today ? " num--bad" : ""), text: String(q.callbacks_failed_today || 0) }),
       ]));
     });
-    if (!queues.length) body.appendChild(el("tr", null, [el("td", { colspan: "8", class: "hint", text: "Данных пока нет." })]));
+    if (!queues.length) body.appendChild(el("tr", null, [el("td", { colspan: "8", class: "hint", text: "Сегодня во всех очередях тихо." })]));
     else body.appendChild(el("tr", { class: "row--total" }, [
       el("td", { text: "Всего" }), el("td"),
       el("td", { class: "num", text: String(totals.waiting) }),
@@ -979,9 +994,24 @@
       el("td", { class: "num", text: String(totals.done) }),
       el("td", { class: "num", text: String(totals.failed) }),
     ]));
-    var online = stats.agents_online || 0;
-    $("stats-online").textContent = "На линии: " + online + " " + plural(online, "оператор", "оператора", "операторов");
     $("stats-updated").textContent = "обновлено в " + new Date().toLocaleTimeString("ru-RU");
+  }
+
+  function renderTiles(totals, online) {
+    var tiles = $("stats-tiles");
+    clear(tiles);
+    [
+      [String(totals.waiting), "ждут сейчас", false],
+      [totals.waiting ? duration(totals.oldest) : "—", "дольше всех ждёт", totals.oldest > 3600],
+      [String(totals.done), "звонков выполнено сегодня", false],
+      [String(totals.failed), "звонков не удалось сегодня", totals.failed > 0],
+      [String(online), plural(online, "оператор на линии", "оператора на линии", "операторов на линии"), online === 0],
+    ].forEach(function (t) {
+      tiles.appendChild(el("div", { class: "tile" + (t[2] ? " tile--bad" : "") }, [
+        el("span", { class: "tile__value", text: t[0] }),
+        el("span", { class: "tile__label", text: t[1] }),
+      ]));
+    });
   }
 
   /** "conversation:12" → "разговор №12" */
@@ -1174,11 +1204,13 @@
     enterSubmits($("reply-text"), sendReply);
     enterSubmits($("note-text"), saveNote);
     $("cb-copy").addEventListener("click", copyPhone);
+    $("stats-all").addEventListener("change", function () { if (state.stats) renderStats(state.stats); });
     document.querySelectorAll("[data-outcome]").forEach(function (button) {
       button.addEventListener("click", function () { recordOutcome(button.dataset.outcome); });
     });
     document.addEventListener("keydown", onKey);
     setInterval(tickWaits, 1000);
+    setInterval(function () { if (state.agent && document.visibilityState !== "hidden") loadQueue(); }, QUEUE_REFRESH_MS);
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", boot);
