@@ -237,6 +237,33 @@ def test_script_in_a_subscriber_message_is_shown_as_text(chat, new_page, live_se
     assert dialogs == []
 
 
+def test_a_failed_delivery_shows_the_reason_and_the_agent_transfers_the_conversation(page, live_server, neftekamsk_agent):
+    # A Telegram conversation while this server runs no Telegram channel: every send fails.
+    handoffs = container(live_server).handoffs
+    live_server.call(lambda: handoffs.enqueue(
+        "telegram:5550001", "telegram", city="Нефтекамск", department="subscriber", account_number="1000010", reason="not_understood",
+    ))
+    log_in(page, live_server, neftekamsk_agent)
+    page.locator(".item--conversation", has_text="Telegram").click()
+    expect(page.locator("#subscriber-card")).to_contain_text("1000010")
+    expect(page.locator("#subscriber-card")).to_contain_text("15,00 ₽")
+    page.get_by_role("button", name="Взять разговор").click()
+    page.locator("#reply-text").fill("Здравствуйте! Проверяю ваш баланс.")
+    page.get_by_role("button", name="Отправить").click()
+
+    failed = page.locator("#transcript .line--agent.line--failed", has_text="Проверяю ваш баланс")
+    expect(failed.locator(".line__delivery")).to_contain_text("Не доставлено: Канал telegram не подключён")
+    expect(page.locator("#toast")).to_contain_text("Сообщение не доставлено")
+    screenshot(page, "failed-delivery")
+
+    page.get_by_label("Передать в отдел").select_option("tech")
+    page.get_by_role("button", name="Передать").click()
+    expect(page.locator("#toast")).to_contain_text("Передано: Нефтекамск · Техподдержка")
+    expect(page.locator("#conversation-pane")).to_be_hidden()
+    moved = page.locator(".group", has_text="Нефтекамск · Техподдержка").locator(".item--conversation", has_text="Telegram")
+    expect(moved).to_be_visible()
+
+
 # -- supervisor --------------------------------------------------------------------------------
 def test_supervisor_sees_queue_statistics_and_the_audit_log(page, live_server, supervisor, belgorod_agent):
     callbacks = container(live_server).callbacks

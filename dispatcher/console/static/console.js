@@ -428,7 +428,7 @@
         item.kind === "conversation" && item.preview && item.topic ? el("span", { text: item.topic }) : null,
         item.phone ? el("span", { class: "item__phone", text: phoneText(item.phone) }) : null,
         item.attempts ? el("span", { text: "попыток: " + item.attempts }) : null,
-        item.due_at ? el("span", { text: "к " + clock(item.due_at) }) : null,
+        item.due_at ? el("span", { title: "Запланирован на", text: "с " + clock(item.due_at) }) : null,
         item.overdue ? el("span", { class: "badge badge--overdue", text: "просрочено" }) : null,
         item.assigned_to ? el("span", { class: "badge" + (mine ? " badge--mine" : ""), text: mine ? "у вас" : "у " + item.assigned_to }) : null,
         viewers.length ? el("span", { class: "item__viewers", title: "Сейчас смотрят", text: "смотрят: " + viewers.join(", ") }) : null,
@@ -868,7 +868,7 @@
       ["Тема", cb.topic || "не указана"],
       ["Лицевой счёт", cb.account_number || "—"],
       ["Попыток было", String(cb.attempts || 0)],
-      ["Позвонить к", cb.due_at ? clock(cb.due_at) : "—"],
+      ["Запланирован на", cb.due_at ? clock(cb.due_at) : "—"],
       ["Удобное время", cb.preferred_time || "любое"],
       cb.waiting_seconds !== undefined ? ["Ждёт", duration(cb.waiting_seconds)] : null,
     ].forEach(function (row) {
@@ -1021,6 +1021,15 @@
     return m && TARGETS[m[1]] ? TARGETS[m[1]] + m[2] : String(target);
   }
 
+  /** The message outcome is logged as "sent" / "failed: reason"; the rest is the agent's own text. */
+  function auditDetail(detail) {
+    if (detail === null || detail === undefined) return "";
+    detail = typeof detail === "string" ? detail : JSON.stringify(detail);
+    if (detail === "sent") return "доставлено";
+    if (detail.indexOf("failed: ") === 0) return "не доставлено: " + detail.slice(8);
+    return detail;
+  }
+
   function renderAudit(entries) {
     var body = $("audit-body");
     clear(body);
@@ -1031,7 +1040,7 @@
         el("td", { text: entry.agent || "—" }),
         el("td", { text: label(AUDIT_ACTIONS, entry.action) }),
         el("td", { text: auditTarget(entry.target) }),
-        el("td", { class: "cell--detail", text: typeof entry.detail === "string" ? entry.detail : entry.detail ? JSON.stringify(entry.detail) : "" }),
+        el("td", { class: "cell--detail", text: auditDetail(entry.detail) }),
       ]));
     });
   }
