@@ -3,11 +3,14 @@ Redis, subscribers in the web chat, agents through the console API."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from dataclasses import dataclass
 
 import httpx
 import pytest
+import uvicorn
 
 from app.asgi import create_app
 from app.container import build_container
@@ -127,3 +130,23 @@ async def console(request, tmp_path):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
                 yield ConsoleStack(app=app, client=client, clock=clock, kind=request.param)
+
+
+@contextlib.asynccontextmanager
+async def serve_running(app):
+    """Serve an app whose lifespan already runs (the fixture's) on uvicorn, in this
+    event loop, for WebSocket clients; yields "127.0.0.1:<port>"."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", log_config=None)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(500):
+            if server.started or task.done():
+                break
+            await asyncio.sleep(0.01)
+        if not server.started:
+            task.result()
+        yield f"127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
