@@ -7,6 +7,7 @@ docs/screenshots/console-*.png.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -123,14 +124,50 @@ def queue_callback(live_server, city: str, department: str, phone: str, **fields
     return live_server.call(lambda: callbacks.request(city, department, phone, now=utc_now() - timedelta(days=1), **fields))
 
 
+def queue_frames(page) -> list[dict]:
+    """The console's WebSocket frames of type "queue", as the page receives them."""
+    frames: list[dict] = []
+
+    def on_socket(socket) -> None:
+        if socket.url.endswith("/api/agent/ws"):
+            socket.on("framereceived", lambda payload: frames.append(json.loads(payload)) if '"queue"' in str(payload) else None)
+
+    page.on("websocket", on_socket)
+    return frames
+
+
+def set_presence(page, frames: list[dict], status: str, shown: str) -> None:
+    """Change presence in the header; wait for the queue frame it causes (frames arrive in
+    order, so every earlier event has been delivered by then)."""
+    before = len(frames)
+    page.get_by_label("Статус").select_option(status)
+    expect(page.locator("#toast")).to_have_text(f"Статус: {shown}.")
+    wait_for_frames(page, frames, more_than=before)
+
+
+def wait_for_frames(page, frames: list[dict], *, more_than: int) -> None:
+    for _ in range(TIMEOUT_MS // 20):
+        if len(frames) > more_than:
+            return
+        page.wait_for_timeout(20)  # lets Playwright deliver the frames
+    raise AssertionError(f"no new queue frame (still {len(frames)})")
+
+
 @pytest.mark.xfail(strict=True, reason="console branch: CallbackQueue.request publishes no queue event yet "
                    "(handoffs do); remove this mark when it does")
 def test_a_new_callback_appears_on_the_board_without_reloading(page, live_server, neftekamsk_agent):
+    frames = queue_frames(page)
     log_in(page, live_server, neftekamsk_agent)
+    # presence away and back: the header shows it, and the live events of the login are all in
+    set_presence(page, frames, "away", "отошёл")
+    set_presence(page, frames, "online", "на линии")
     item = page.locator(".item--callback", has_text="Мигает красный индикатор")
     expect(item).to_have_count(0)
+
+    seen = len(frames)
     queue_callback(live_server, "Нефтекамск", "tech", "+79000000010", topic="Мигает красный индикатор")
-    expect(item).to_be_visible()  # the WebSocket said the queue changed
+    wait_for_frames(page, frames, more_than=seen)  # the WebSocket says the queue changed
+    expect(item).to_be_visible()
     expect(item).to_contain_text("+7 900 000-00-10")
     expect(item).to_have_class(re.compile(r"item--overdue"))
 
