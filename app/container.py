@@ -31,7 +31,7 @@ from dispatcher.callbacks import CallbackQueue
 from dispatcher.handoffs import HandoffQueue
 from dispatcher.receipts import Receipts
 from dispatcher.transcript import BufferedTranscript, LiveTranscript, Transcript
-from dispatcher.agents import Agents
+from dispatcher.agents import AgentExists, Agents
 from dispatcher.audit import AuditLog
 from dispatcher.console.auth import LoginGuard, LoginLimits
 from dispatcher.console.runtime import Console
@@ -162,8 +162,11 @@ async def build_container(
     if settings.demo and await load_demo_if_empty(sessions, directory, clock(), profile=profile):
         log.info("demo subscribers loaded (see README: 1000001/demo1 … 1000004/demo4)")
     if settings.demo and not await agents.list():
-        await agents.add("demo", "demo", cities="all", departments="all", supervisor=True, name="Демо-оператор")
-        log.info("demo agent created: login demo, password demo (http://%s:%s/console)", settings.host, settings.port)
+        try:
+            await agents.add("demo", "demo", cities="all", departments="all", supervisor=True, name="Демо-оператор")
+            log.info("demo agent created: login demo, password demo (http://%s:%s/console)", settings.host, settings.port)
+        except AgentExists:
+            pass  # another process starting at the same time made it
     delivery = Delivery()
     console = Console(
         service=ConsoleService(
