@@ -182,7 +182,6 @@ def test_agent_claims_the_next_callback_and_records_the_outcome(page, live_serve
     item = page.locator(".item--callback", has_text="Не работает интернет после оплаты")
     expect(item).to_be_visible()
     expect(item).to_have_class(re.compile(r"item--overdue"))
-    screenshot(page, "queue")
 
     page.keyboard.press("n")  # «Следующий звонок»
     expect(page.locator("#cb-phone")).to_have_text("+7 900 000-00-08")
@@ -302,12 +301,27 @@ def test_a_failed_delivery_shows_the_reason_and_the_agent_transfers_the_conversa
 
 
 # -- supervisor --------------------------------------------------------------------------------
-def test_supervisor_sees_queue_statistics_and_the_audit_log(page, live_server, supervisor, belgorod_agent):
+def test_supervisor_sees_every_queue_who_is_viewing_and_the_statistics(page, live_server, supervisor):
     callbacks = container(live_server).callbacks
     live_server.call(lambda: callbacks.request(
         "Белгород", "tech", "+79000000018", topic="Нет телевидения", now=utc_now() - timedelta(hours=2),
     ))
+    queue_callback(live_server, "Москва", "subscriber", "+79000000001", topic="Вернуть деньги за ТВ-пакет")
+    handoffs = container(live_server).handoffs
+    ticket = live_server.call(lambda: handoffs.enqueue(
+        "telegram:5550002", "telegram", city="Уфа", department="tech", account_number="1000002", reason="asked",
+    ))
     log_in(page, live_server, supervisor)
+
+    # another agent (the demo supervisor) opens the Уфа conversation: the board shows who is viewing
+    service = container(live_server).console.service
+    demo = live_server.call(lambda: service.agents.get("demo"))
+    live_server.call(lambda: service.viewing(demo, ticket.id))
+    ufa = page.locator(".group", has_text="Уфа · Техподдержка").locator(".item--conversation")
+    expect(ufa.locator(".item__viewers")).to_have_text("смотрят: demo")
+    expect(page.locator(".group", has_text="Москва · Абонентский отдел")).to_contain_text("Вернуть деньги за ТВ-пакет")
+    screenshot(page, "queue")
+
     expect(page.locator("#tab-stats")).to_be_visible()
     page.keyboard.press("s")
     row = page.locator("#stats-body tr", has=page.locator("td", has_text="Белгород")).filter(has_text="Техподдержка")

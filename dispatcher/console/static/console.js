@@ -388,7 +388,7 @@
       var section = el("section", { class: "group" }, [
         el("h3", { class: "group__title" }, [
           el("span", { text: parts[0] + " · " + label(DEPARTMENTS, parts[1]) }),
-          el("span", { class: "group__count", text: list.length + " " + plural(list.length, "обращение", "обращения", "обращений") }),
+          el("span", { class: "group__count", title: "обращений в очереди", text: String(list.length) }),
           overdue ? el("span", { class: "badge badge--overdue", text: "просрочено: " + overdue }) : null,
         ]),
       ]);
