@@ -245,6 +245,19 @@ def test_agent_takes_over_a_web_chat_talks_with_the_subscriber_and_releases_it(c
     expect(agent.locator("#notes")).to_contain_text("Проверить порт на коммутаторе")
     screenshot(agent, "conversation")
 
+    # away from the conversation, a new subscriber line flags it on the board and in the tab title
+    agent.keyboard.press("Escape")  # leave the note box
+    agent.keyboard.press("Escape")  # close the conversation: focus back on the board
+    expect(agent.locator("#conversation-pane")).to_be_hidden()
+    expect(item).to_be_focused()
+    chat.input.fill("Алло, вы здесь?")
+    chat.input.press("Enter")
+    expect(item.locator(".badge--unread")).to_have_text("новое сообщение")
+    expect(agent).to_have_title(re.compile(r"^\(✉ 1\)"))
+    agent.keyboard.press("Enter")  # open it again from the board
+    expect(agent.locator("#transcript .line--in", has_text="Алло, вы здесь?")).to_be_visible()
+    expect(item.locator(".badge--unread")).to_have_count(0)
+
     before = chat.bot_messages.count()
     agent.get_by_role("button", name="Вернуть боту").click()
     expect(agent.locator("#conv-takeover")).to_be_visible()
@@ -333,11 +346,18 @@ def test_supervisor_sees_every_queue_who_is_viewing_and_the_statistics(page, liv
     expect(page.locator("#queue-layout")).to_be_visible()
 
 
-def test_an_agent_without_supervision_has_no_statistics_tab(page, live_server, lipetsk_agent):
+def test_no_statistics_without_supervision_an_ended_session_and_logout(page, live_server, lipetsk_agent):
     log_in(page, live_server, lipetsk_agent)
     expect(page.locator("#tab-stats")).to_be_hidden()
     page.keyboard.press("s")
     expect(page.locator("#stats-view")).to_be_hidden()
+
+    page.context.clear_cookies()  # the session is gone (expired, or ended elsewhere)
+    page.keyboard.press("n")
+    expect(page.locator("#login-view")).to_be_visible()
+    expect(page.locator("#login-error")).to_have_text("Сессия закончилась. Войдите снова.")
+
+    log_in(page, live_server, lipetsk_agent)
     page.get_by_role("button", name="Выйти").click()
     expect(page.locator("#login-view")).to_be_visible()
     page.reload()

@@ -188,10 +188,12 @@
     fetchedAt: 0,
     selected: null, // "conversation:12" | "callback:5"
     conversation: null, // the open conversation body + local delivery results
+    wanted: null, // id of the conversation the agent asked for last
     callback: null, // the callback shown in the callback pane
     canned: {}, // department -> replies
     tab: "queue",
     stats: null, // the last statistics, redrawn when the filter changes
+    unread: new Set(), // ids of held conversations with subscriber lines not seen yet
   };
 
   function me() { return state.agent ? state.agent.login : null; }
@@ -212,6 +214,9 @@
     stopLive();
     state.agent = null;
     state.csrf = null;
+    state.items = [];
+    state.unread.clear();
+    document.title = BASE_TITLE;
     show($("boot"), false);
     show($("console-view"), false);
     show($("login-view"), true);
@@ -335,6 +340,7 @@
           var result = await api("GET", "/api/agent/queue");
           state.items = (result.data && result.data.items) || [];
           state.fetchedAt = Date.now();
+          updateTitle();
           var before = $("filter-city").options.length;
           if (knownCities().length + 1 !== before) fillFilters();
           renderQueue();
@@ -414,7 +420,7 @@
   function queueItem(item) {
     var key = itemKey(item.kind, item.id);
     var mine = item.assigned_to && item.assigned_to === me();
-    var classes = "item item--" + item.kind + (item.overdue ? " item--overdue" : "") + (mine ? " item--mine" : "") + (state.selected === key ? " item--selected" : "");
+    var classes = "item item--" + item.kind + (item.overdue ? " item--overdue" : "") + (item.kind === "conversation" && state.unread.has(item.id) ? " item--unread" : "") + (mine ? " item--mine" : "") + (state.selected === key ? " item--selected" : "");
     var title = item.kind === "callback" ? (item.topic || "Обратный звонок") : (item.preview || item.topic || "Разговор");
     var viewers = (item.viewers || []).filter(function (v) { return v !== me(); });
     var button = el("button", { type: "button", class: classes, dataset: { key: key }, "aria-current": state.selected === key ? "true" : null }, [
@@ -431,11 +437,23 @@
         item.due_at ? el("span", { title: "Запланирован на", text: "с " + clock(item.due_at) }) : null,
         item.overdue ? el("span", { class: "badge badge--overdue", text: "просрочено" }) : null,
         item.assigned_to ? el("span", { class: "badge" + (mine ? " badge--mine" : ""), text: mine ? "у вас" : "у " + item.assigned_to }) : null,
+        item.kind === "conversation" && state.unread.has(item.id) ? el("span", { class: "badge badge--unread", text: "новое сообщение" }) : null,
         viewers.length ? el("span", { class: "item__viewers", title: "Сейчас смотрят", text: "смотрят: " + viewers.join(", ") }) : null,
       ]),
     ]);
     button.addEventListener("click", function () { openItem(item.kind, item.id); });
     return button;
+  }
+
+  var BASE_TITLE = document.title;
+
+  /** The tab title counts what needs the agent: unread held chats and unassigned items. */
+  function updateTitle() {
+    var waiting = state.items.filter(function (i) { return !i.assigned_to; }).length;
+    var parts = [];
+    if (state.unread.size) parts.push("✉ " + state.unread.size);
+    if (waiting) parts.push(String(waiting));
+    document.title = (parts.length ? "(" + parts.join(" · ") + ") " : "") + BASE_TITLE;
   }
 
   function tickWaits() {
@@ -479,6 +497,7 @@
 
   function closePanes() {
     stopViewing();
+    state.wanted = null;
     state.selected = null;
     state.conversation = null;
     state.callback = null;
@@ -495,11 +514,16 @@
   }
 
   // ---- conversation -------------------------------------------------------------------
+  /** Fetch and show a conversation. Answers that arrive after the agent moved on (closed
+   *  it, opened something else) are dropped, so a late refresh never reopens a pane. */
   async function openConversation(id) {
+    state.wanted = id;
     try {
       var result = await api("GET", "/api/agent/conversations/" + id);
+      if (state.wanted !== id) return;
+      var again = state.conversation && state.conversation.id === id;
       setConversation(result.data, true);
-      startViewing(id);
+      if (!again) startViewing(id);
     } catch (e) {
       reportError(e);
       if (e.status === 404) queueChanged();
@@ -514,6 +538,8 @@
     state.conversation = body;
     state.callback = null;
     state.selected = itemKey("conversation", body.id);
+    state.unread.delete(body.id);
+    updateTitle();
     showPane("conversation");
     renderConversationHead();
     renderTranscript();
@@ -640,7 +666,15 @@
 
   function onLiveLine(conversationId, line) {
     var c = state.conversation;
-    if (!c || c.id !== conversationId) return;
+    if (!c || c.id !== conversationId) {
+      var held = findItem("conversation", conversationId);
+      if (line.direction === "in" && held && held.assigned_to === me()) {
+        state.unread.add(conversationId); // the agent is looking at something else: flag it
+        renderQueue();
+        updateTitle();
+      }
+      return;
+    }
     if (line.direction === "agent" && line.author === me()) {
       // our own message coming back: it is already on screen with its delivery result
       for (var i = 0; i < c.transcript.length; i++) {
@@ -739,7 +773,7 @@
     $("conv-takeover").disabled = true;
     try {
       var result = await api("POST", "/api/agent/conversations/" + c.id + "/takeover");
-      setConversation(result.data);
+      if (state.wanted === c.id) setConversation(result.data);
       toast("Разговор ваш: абонент видит, что подключился оператор.");
       $("reply-text").focus();
       queueChanged();
@@ -853,6 +887,7 @@
   /** The callback pane; outcome buttons only for a callback this agent has claimed. */
   function showCallback(cb, claimed) {
     stopViewing();
+    state.wanted = null;
     state.conversation = null;
     state.callback = { data: cb, claimed: claimed };
     state.selected = itemKey("callback", cb.id);
