@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from dispatcher.agents import ConsoleSession
 from dispatcher.console.auth import COOKIE, CSRF_HEADER, SAFE_METHODS, csrf_ok
 from dispatcher.console.runtime import Console
-from dispatcher.console.service import Conflict, ConsoleService, Hidden
+from dispatcher.console.service import QUEUE_MAX, QUEUE_PAGE, Conflict, ConsoleService, Hidden
 from dispatcher.live import Scope
 from reference.directory import DEPARTMENTS
 
@@ -112,6 +112,12 @@ router = APIRouter(prefix="/api/agent", tags=["agent console"])
 Session = Depends(current_session)
 
 
+def _json(body: dict) -> Response:
+    """Serialized once, straight to bytes: FastAPI's generic encoder walks every value
+    again, which costs more than the query for a long queue."""
+    return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(), media_type="application/json")
+
+
 def _agent_body(session: ConsoleSession) -> dict:
     return session.agent.to_dict()
 
@@ -179,8 +185,14 @@ async def presence(body: PresenceBody, request: Request, session: ConsoleSession
 
 
 @router.get("/queue", summary="Callbacks and conversations of the agent's queues, oldest first")
-async def queue(request: Request, session: ConsoleSession = Session) -> dict:
-    return {"items": await _service(request).queue(session.agent)}
+async def queue(
+    request: Request,
+    limit: int = Query(QUEUE_PAGE, ge=1, le=QUEUE_MAX, description="the oldest this many items"),
+    session: ConsoleSession = Session,
+) -> Response:
+    """``items``: the oldest ``limit`` open items; ``total``: how many there are in all."""
+    items, total = await _service(request).queue(session.agent, limit)
+    return _json({"items": items, "total": total})
 
 
 @router.get("/conversations/{handoff_id}", summary="Transcript, notes and the subscriber card",

@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT = 4000
 TRANSCRIPT_LINES = 200
+QUEUE_PAGE = 200  # items per queue answer unless the client asks for more (?limit=)
+QUEUE_MAX = 10_000
 
 
 class Hidden(Exception):
@@ -92,45 +94,60 @@ class ConsoleService:
         self.clock = clock
 
     # -- the queue board ---------------------------------------------------------------------
-    async def queue(self, agent: AgentProfile) -> list[dict]:
+    async def queue(self, agent: AgentProfile, limit: int = QUEUE_PAGE) -> tuple[list[dict], int]:
+        """The oldest ``limit`` open items of the agent's queues, and how many there are.
+
+        Each table is read with ``ORDER BY id LIMIT`` (ids grow with creation time, so
+        that is oldest first) and the two are merged: the cost follows ``limit``, not
+        the length of the queue.
+        """
         now = self.clock()
         overdue = self.policy.overdue_after
+        conv_scope = [Handoff.status.in_(("waiting", "assigned")),
+                      *_scope(agent, Handoff.city, Handoff.department)]
+        cb_scope = [CallbackRequest.status.in_(("queued", "claimed")),
+                    *_scope(agent, CallbackRequest.city, CallbackRequest.department)]
         conversations = select(
             Handoff.id, Handoff.city, Handoff.department, Handoff.created_at, Handoff.channel, Handoff.status,
             Handoff.assigned_to, Handoff.reason, Handoff.preview,
-        ).where(Handoff.status.in_(("waiting", "assigned")))
+        ).where(*conv_scope).order_by(Handoff.id).limit(limit)
         callbacks = select(
             CallbackRequest.id, CallbackRequest.city, CallbackRequest.department, CallbackRequest.created_at,
             CallbackRequest.status, CallbackRequest.claimed_by, CallbackRequest.topic, CallbackRequest.phone,
             CallbackRequest.scheduled_for, CallbackRequest.attempts,
-        ).where(CallbackRequest.status.in_(("queued", "claimed")))
-        conversations = conversations.where(*_scope(agent, Handoff.city, Handoff.department, unknown_city=True))
-        callbacks = callbacks.where(*_scope(agent, CallbackRequest.city, CallbackRequest.department))
+        ).where(*cb_scope).order_by(CallbackRequest.id).limit(limit)
         async with self.sessions() as session:
             conv_rows = (await session.execute(conversations)).all()
             cb_rows = (await session.execute(callbacks)).all()
+            total = await session.scalar(select(
+                select(func.count()).select_from(Handoff).where(*conv_scope).scalar_subquery()
+                + select(func.count()).select_from(CallbackRequest).where(*cb_scope).scalar_subquery()
+            ))
+        merged = sorted(
+            [(r.created_at, 0, r.id, r) for r in conv_rows] + [(r.created_at, 1, r.id, r) for r in cb_rows],
+            key=lambda item: item[:3],
+        )[:limit]
         viewers = self.hub.viewers
-        items: list[tuple[datetime, int, dict]] = []
-        for r in conv_rows:
-            items.append((r.created_at, 0, {
-                "kind": "conversation", "id": r.id, "city": r.city, "department": r.department,
-                "waiting_seconds": max(0, int((now - r.created_at).total_seconds())), "channel": r.channel,
-                "status": r.status, "assigned_to": r.assigned_to,
-                "overdue": r.status == "waiting" and now - r.created_at > overdue,
-                "viewers": viewers("conversation", r.id), "topic": texts.REASONS.get(r.reason, r.reason),
-                "phone": None, "due_at": None, "attempts": None, "preview": r.preview,
-            }))
-        for r in cb_rows:
-            items.append((r.created_at, 1, {
-                "kind": "callback", "id": r.id, "city": r.city, "department": r.department,
-                "waiting_seconds": max(0, int((now - r.created_at).total_seconds())), "channel": None,
-                "status": r.status, "assigned_to": r.claimed_by,
-                "overdue": r.status == "queued" and now - r.scheduled_for > overdue,
-                "viewers": viewers("callback", r.id), "topic": r.topic, "phone": r.phone,
-                "due_at": r.scheduled_for.isoformat(), "attempts": r.attempts, "preview": None,
-            }))
-        items.sort(key=lambda item: (item[0], item[1], item[2]["id"]))
-        return [item[2] for item in items]
+        items = []
+        for created_at, kind, item_id, r in merged:
+            waited = max(0, int((now - created_at).total_seconds()))
+            if kind == 0:
+                items.append({
+                    "kind": "conversation", "id": item_id, "city": r.city, "department": r.department,
+                    "waiting_seconds": waited, "channel": r.channel, "status": r.status, "assigned_to": r.assigned_to,
+                    "overdue": r.status == "waiting" and now - created_at > overdue,
+                    "viewers": viewers("conversation", item_id), "topic": texts.REASONS.get(r.reason, r.reason),
+                    "phone": None, "due_at": None, "attempts": None, "preview": r.preview,
+                })
+            else:
+                items.append({
+                    "kind": "callback", "id": item_id, "city": r.city, "department": r.department,
+                    "waiting_seconds": waited, "channel": None, "status": r.status, "assigned_to": r.claimed_by,
+                    "overdue": r.status == "queued" and now - r.scheduled_for > overdue,
+                    "viewers": viewers("callback", item_id), "topic": r.topic, "phone": r.phone,
+                    "due_at": r.scheduled_for.isoformat(), "attempts": r.attempts, "preview": None,
+                })
+        return items, total
 
     # -- one conversation ------------------------------------------------------------------------
     async def visible_handoff(self, agent: AgentProfile, handoff_id: int) -> HandoffRecord:
@@ -492,7 +509,7 @@ class ConsoleService:
         await self.transcript.record_many(conversation_key, [TranscriptLine("system", text)], now=self.clock())
 
 
-def _scope(agent: AgentProfile, city_column, department_column, *, unknown_city: bool = False) -> list:
+def _scope(agent: AgentProfile, city_column, department_column) -> list:
     """SQL conditions for what the agent sees (mirrors ``AgentProfile.sees``)."""
     if agent.supervisor:
         return []

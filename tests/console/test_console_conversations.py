@@ -195,3 +195,15 @@ async def test_every_action_is_in_the_audit_log_for_supervisors_only(console):
     ]
     assert entries[0]["at"] and "Москва/subscriber → Москва/tech" in entries[2]["detail"]
     assert len((await chief.get("/audit", params={"limit": 2})).json()["entries"]) == 2
+
+
+async def test_queue_pages_the_oldest_items_and_counts_them_all(console):
+    callbacks = console.container.callbacks
+    ids = []
+    for n in range(4):
+        ids.append((await callbacks.request("Уфа", "tech", f"+7900000009{n}")).id)
+        console.clock.advance(seconds=1)
+    anna = await console.agent("anna")
+    page = (await anna.get("/queue", params={"limit": 2})).json()
+    assert [i["id"] for i in page["items"]] == ids[:2] and page["total"] == 4
+    assert (await anna.get("/queue", params={"limit": 0})).status_code == 422
