@@ -189,6 +189,8 @@
     selected: null, // "conversation:12" | "callback:5"
     conversation: null, // the open conversation body + local delivery results
     wanted: null, // id of the conversation the agent asked for last
+    cannedShown: null, // the department whose canned replies are on screen
+    allCities: [], // every city, known to supervisors from the statistics (for filters and transfers)
     callback: null, // the callback shown in the callback pane
     canned: {}, // department -> replies
     tab: "queue",
@@ -215,6 +217,9 @@
     state.agent = null;
     state.csrf = null;
     state.items = [];
+    state.allCities = [];
+    state.canned = {}; // they carry the agent's name
+    state.cannedShown = null;
     state.unread.clear();
     document.title = BASE_TITLE;
     show($("boot"), false);
@@ -279,7 +284,19 @@
     switchTab("queue");
     loadQueue();
     startLive();
+    if (agent.supervisor) loadAllCities();
     $("next-callback").focus();
+  }
+
+  /** An "all cities" agent's list names no city: a supervisor learns them from the statistics. */
+  async function loadAllCities() {
+    try {
+      var result = await api("GET", "/api/agent/stats");
+      var seen = {};
+      ((result.data && result.data.queues) || []).forEach(function (q) { if (q.city) seen[q.city] = true; });
+      state.allCities = Object.keys(seen);
+      fillFilters();
+    } catch (e) { /* the filters still list the cities in the queue */ }
   }
 
   async function setPresence() {
@@ -299,6 +316,7 @@
 
   function knownCities() {
     var cities = (state.agent.cities || []).filter(function (c) { return c && c !== "all"; });
+    state.allCities.forEach(function (c) { if (cities.indexOf(c) < 0) cities.push(c); });
     state.items.forEach(function (item) { if (item.city && cities.indexOf(item.city) < 0) cities.push(item.city); });
     return cities.sort(function (a, b) { return a.localeCompare(b, "ru"); });
   }
@@ -737,6 +755,8 @@
       }
     }
     if (!state.conversation || state.conversation.department !== department) return;
+    if (state.cannedShown === department) return; // unchanged: keep the list (and the focus in it)
+    state.cannedShown = department;
     var list = $("canned");
     clear(list);
     var replies = state.canned[department];
