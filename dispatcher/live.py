@@ -56,6 +56,10 @@ class ConsoleEvents:
     async def queue_changed(self, city: str | None, department: str) -> None:
         await self.publish({"type": "queue"}, Scope(city, department))
 
+    async def anything_changed(self) -> None:
+        """Every console refetches its queue (e.g. agents' presence changed)."""
+        await self.publish({"type": "queue"}, Scope(None, None))
+
     async def conversation_changed(self, handoff_id: int, city: str | None, department: str) -> None:
         await self.publish({"type": "conversation", "id": handoff_id}, Scope(city, department))
         await self.queue_changed(city, department)
