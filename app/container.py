@@ -140,6 +140,7 @@ async def build_container(
         retry_minutes=settings.callback_retry_minutes,
         clock=clock,
         estimator=estimator,
+        events=events,
     )
     handoffs = HandoffQueue(sessions, clock=clock, events=events)
     # Lines of conversations queued for agents reach their consoles live.

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select, update
@@ -29,6 +29,9 @@ from dispatcher.clock import Clock, checked_account_number, fit, resolve_now, ut
 from dispatcher.errors import NotFound, NotHeldByAgent, UnknownCity, UnknownDepartment
 from dispatcher.models import CallbackRequest
 from dispatcher.schedule import add_working_time, next_opening
+
+if TYPE_CHECKING:
+    from dispatcher.live import ConsoleEvents
 
 OPEN_STATUSES = ("queued", "claimed")
 OUTCOMES = ("done", "no_answer", "cancelled")
@@ -130,6 +133,7 @@ class CallbackQueue:
         retry_minutes: int,
         clock: Clock = utc_now,
         estimator: WorkEstimator | None = None,
+        events: "ConsoleEvents | None" = None,
     ) -> None:
         if minutes_per_request <= 0 or agents_per_queue <= 0 or max_attempts <= 0 or retry_minutes < 0:
             raise ValueError("callback queue settings must be positive")
@@ -141,6 +145,7 @@ class CallbackQueue:
         self._retry = timedelta(minutes=retry_minutes)
         self._clock = clock
         self.estimator = estimator
+        self.events = events  # the console's live events: a new or cancelled request shows at once
 
     # -- subscriber side ------------------------------------------------------------
 
@@ -193,6 +198,8 @@ class CallbackQueue:
                 if existing is not None:
                     return await self._ticket(existing, now, already_queued=True)
                 continue
+            if self.events is not None:
+                await self.events.queue_changed(stored.city, stored.department)
             return await self._ticket(stored, now, already_queued=False)
         raise RuntimeError("could not queue the callback: the open request kept changing")
 
@@ -229,6 +236,8 @@ class CallbackQueue:
                 .values(status="cancelled", closed_at=now)
                 .execution_options(synchronize_session=False)
             )
+        if result.rowcount > 0 and self.events is not None:
+            await self.events.anything_changed()  # which queue: not worth a read
         return result.rowcount > 0
 
     async def open_for_conversation(

@@ -56,6 +56,10 @@ class ConsoleEvents:
     async def queue_changed(self, city: str | None, department: str) -> None:
         await self.publish({"type": "queue"}, Scope(city, department))
 
+    async def anything_changed(self) -> None:
+        """Every console refetches its queue (e.g. agents' presence changed)."""
+        await self.publish({"type": "queue"}, Scope(None, None))
+
     async def conversation_changed(self, handoff_id: int, city: str | None, department: str) -> None:
         await self.publish({"type": "conversation", "id": handoff_id}, Scope(city, department))
         await self.queue_changed(city, department)
@@ -70,10 +74,16 @@ class ConsoleEvents:
     # -- which conversations are in the handoff queue -----------------------------------------
     async def mark_open(self, conversation_key: str, handoff_id: int, city: str | None, department: str) -> None:
         value = json.dumps({"id": handoff_id, "city": city, "department": department}, ensure_ascii=False)
-        await self._store.set(_marker_key(conversation_key), value, ttl=_MARKER_TTL)
+        try:
+            await self._store.set(_marker_key(conversation_key), value, ttl=_MARKER_TTL)
+        except Exception:  # noqa: BLE001 - the handoff is in SQL; only its live lines are lost
+            log.warning("console: could not mark a queued conversation", exc_info=True)
 
     async def mark_closed(self, conversation_key: str) -> None:
-        await self._store.delete(_marker_key(conversation_key))
+        try:
+            await self._store.delete(_marker_key(conversation_key))
+        except Exception:  # noqa: BLE001 - a stale marker costs a lookup, nothing more
+            log.warning("console: could not unmark a conversation", exc_info=True)
 
     async def open_handoff(self, conversation_key: str) -> dict | None:
         raw = await self._store.get(_marker_key(conversation_key))

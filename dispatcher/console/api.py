@@ -138,7 +138,7 @@ async def login(body: LoginBody, request: Request) -> JSONResponse:
             return _too_many(wait)
         raise _error(401, "bad_credentials", "Неверный логин или пароль.")
     await console.guard.succeeded(body.login)
-    await console.service.events.publish({"type": "queue"}, Scope(None, None))
+    await console.service.events.anything_changed()
     response = JSONResponse(
         {"token": session.token, "csrf_token": session.csrf_token, "expires_in": console.session_seconds,
          "agent": _agent_body(session)}
@@ -161,11 +161,12 @@ def _too_many(seconds: int) -> JSONResponse:
 async def me(request: Request, session: ConsoleSession = Session) -> dict:
     service = _service(request)
     fresh = await service.agents.get(session.agent.login)
-    body = _agent_body(session)
-    body["presence"] = service.agents.effective_presence(fresh or session.agent, service.clock())
-    body["csrf_token"] = session.csrf_token
-    body["expires_in"] = _console(request).session_seconds
-    return body
+    return {
+        "csrf_token": session.csrf_token,
+        "expires_in": _console(request).session_seconds,
+        "agent": _agent_body(session),
+        "presence": service.agents.effective_presence(fresh or session.agent, service.clock()),
+    }
 
 
 @router.post("/logout", status_code=204, summary="End the session")
@@ -180,7 +181,7 @@ async def logout(request: Request, session: ConsoleSession = Session) -> Respons
 async def presence(body: PresenceBody, request: Request, session: ConsoleSession = Session) -> dict:
     service = _service(request)
     await service.agents.set_presence(session.agent.id, body.status)
-    await service.events.publish({"type": "queue"}, Scope(None, None))
+    await service.events.anything_changed()
     return {"presence": body.status}
 
 

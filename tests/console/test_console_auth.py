@@ -54,7 +54,9 @@ async def test_me_logout_and_unknown_token(console):
     anna = await console.agent("anna")
     me = await anna.get("/me")
     assert me.status_code == 200
-    assert me.json()["login"] == "anna" and me.json()["presence"] == "online" and "token" not in me.json()
+    body = me.json()
+    assert body["agent"]["login"] == "anna" and body["presence"] == "online" and "token" not in body
+    assert body["csrf_token"] == anna.csrf and body["expires_in"] == 120 * 60
     assert (await anna.post("/logout")).status_code == 204
     assert (await anna.get("/me")).status_code == 401
     bogus = await console.client.get("/api/agent/queue", headers={"Authorization": "Bearer nope"})
@@ -106,5 +108,5 @@ async def test_presence_goes_offline_when_the_console_is_silent(console):
 
 async def test_demo_agent_exists_in_demo_mode(console):
     demo = await console.agent("demo", password="demo")
-    me = (await demo.get("/me")).json()
+    me = (await demo.get("/me")).json()["agent"]
     assert me["supervisor"] is True and me["cities"] == ["all"] and me["departments"] == ["all"]

@@ -82,3 +82,16 @@ async def test_cookie_authenticates_the_socket_from_our_own_origin(console):
                 raise AssertionError("the socket should close")
             except ConnectionClosed as closed:
                 assert closed.rcvd.code == 4401
+
+
+async def test_a_new_callback_and_a_cancelled_one_reach_the_board_live(console):
+    anna = await console.agent("anna", cities="Уфа", departments="tech")
+    async with serve_running(console.app) as address:
+        async with connect(f"ws://{address}/api/agent/ws") as ws:
+            await _auth(ws, anna.token)
+            ticket = await console.container.callbacks.request("Уфа", "tech", "+79000000099")
+            await _frames_until(ws, lambda f: f == {"type": "queue"})
+            assert [i["id"] for i in await anna.queue()] == [ticket.id]
+            assert await console.container.callbacks.cancel(ticket.id)
+            await _frames_until(ws, lambda f: f == {"type": "queue"})
+            assert await anna.queue() == []

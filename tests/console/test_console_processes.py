@@ -68,3 +68,43 @@ async def test_subscriber_on_one_process_and_agent_on_the_other_talk_live(tmp_pa
                     assert sent.json() == {"delivery": {"status": "sent", "reason": None}}
                     reply = await _until(widget, lambda f: f["type"] == "replies")
                     assert reply["replies"][0]["text"] == "Да, слушаю вас."
+
+
+async def test_two_app_instances_on_one_postgres_take_over_and_claim_exactly_once(tmp_path):
+    """Two apps with their own containers (own connection pools, as two processes have):
+    the database alone decides who wins."""
+    from app.asgi import create_app
+    from tests.console.conftest import console_settings
+
+    async with provision_database("postgres", tmp_path) as database_url:
+        settings = console_settings(database_url, tmp_path, await require_redis())
+        first, second = create_app(settings), create_app(settings)
+        async with first.router.lifespan_context(first), second.router.lifespan_context(second):
+            clients = [
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+                for app in (first, second)
+            ]
+            try:
+                await first.state.console.service.agents.add("anna", "pw", cities="all", departments="all")
+                await first.state.console.service.agents.add("boris", "pw", cities="all", departments="all")
+                tokens = []
+                for client, login in zip(clients, ("anna", "boris")):
+                    response = await client.post("/api/agent/login", json={"login": login, "password": "pw"})
+                    tokens.append({"Authorization": f"Bearer {response.json()['token']}"})
+                for round_ in range(5):
+                    record = await first.state.container.handoffs.enqueue(
+                        f"webchat:race-{round_}", "webchat", city="Москва", department="subscriber", reason="asked"
+                    )
+                    await first.state.container.callbacks.request("Москва", "tech", f"+7900111000{round_}")
+                    answers = await asyncio.gather(*(
+                        client.post(f"/api/agent/conversations/{record.id}/takeover", headers=headers)
+                        for client, headers in zip(clients, tokens)
+                    ))
+                    assert sorted(a.status_code for a in answers) == [200, 409]
+                    claims = await asyncio.gather(*(
+                        client.post("/api/agent/callbacks/next", headers=headers) for client, headers in zip(clients, tokens)
+                    ))
+                    assert sorted(c.status_code for c in claims) == [200, 204]
+            finally:
+                for client in clients:
+                    await client.aclose()
