@@ -153,8 +153,6 @@ def wait_for_frames(page, frames: list[dict], *, more_than: int) -> None:
     raise AssertionError(f"no new queue frame (still {len(frames)})")
 
 
-@pytest.mark.xfail(strict=True, reason="console branch: CallbackQueue.request publishes no queue event yet "
-                   "(handoffs do); remove this mark when it does")
 def test_a_new_callback_appears_on_the_board_without_reloading(page, live_server, neftekamsk_agent):
     frames = queue_frames(page)
     log_in(page, live_server, neftekamsk_agent)

@@ -188,6 +188,7 @@
     fetchedAt: 0,
     selected: null, // "conversation:12" | "callback:5"
     conversation: null, // the open conversation body + local delivery results
+    total: 0, // open items in the agent's queues (the list holds the oldest page of them)
     wanted: null, // id of the conversation the agent asked for last
     cannedShown: null, // the department whose canned replies are on screen
     allCities: [], // every city, known to supervisors from the statistics (for filters and transfers)
@@ -357,6 +358,7 @@
           queueAgain = false;
           var result = await api("GET", "/api/agent/queue");
           state.items = (result.data && result.data.items) || [];
+          state.total = result.data && typeof result.data.total === "number" ? result.data.total : state.items.length;
           state.fetchedAt = Date.now();
           updateTitle();
           var before = $("filter-city").options.length;
@@ -426,9 +428,12 @@
     });
     var total = items.length;
     var overdueTotal = items.filter(function (i) { return i.overdue; }).length;
-    $("queue-summary").textContent = total
-      ? "В очереди " + total + (overdueTotal ? ", просрочено " + overdueTotal : "") + (items.length ? ", дольше всех ждёт " + duration(Math.max.apply(null, items.map(waitedSeconds))) : "")
+    var summary = total
+      ? "В очереди " + total + (overdueTotal ? ", просрочено " + overdueTotal : "") + ", дольше всех ждёт " + duration(Math.max.apply(null, items.map(waitedSeconds)))
       : "";
+    // the API sends the oldest page only; say how many more there are
+    if (state.total > state.items.length) summary += (summary ? ". " : "") + "Показаны самые старые " + state.items.length + " из " + state.total + ".";
+    $("queue-summary").textContent = summary;
     if (focusedKey) {
       var again = container.querySelector('[data-key="' + CSS.escape(focusedKey) + '"]');
       if (again) again.focus();
@@ -467,7 +472,7 @@
 
   /** The tab title counts what needs the agent: unread held chats and unassigned items. */
   function updateTitle() {
-    var waiting = state.items.filter(function (i) { return !i.assigned_to; }).length;
+    var waiting = state.items.filter(function (i) { return !i.assigned_to; }).length + Math.max(0, state.total - state.items.length);
     var parts = [];
     if (state.unread.size) parts.push("✉ " + state.unread.size);
     if (waiting) parts.push(String(waiting));
