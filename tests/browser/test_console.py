@@ -80,12 +80,15 @@ def new_page(browser):
 
 
 def log_in(page, live_server, login: str, password: str = PASSWORD) -> None:
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None)
     page.goto(f"{live_server}/console")
     page.get_by_label("Логин").fill(login)
     page.get_by_label("Пароль").fill(password)
     page.get_by_label("Пароль").press("Enter")
     expect(page.locator("#console-view")).to_be_visible()
     expect(page.locator("#live-status")).to_have_text("онлайн")  # the WebSocket is up
+    assert not violations, violations  # nothing the CSP had to block
 
 
 def ask_for_an_operator(chat: ChatWidget, city: str) -> None:

@@ -1087,7 +1087,8 @@
     detail = typeof detail === "string" ? detail : JSON.stringify(detail);
     if (detail === "sent") return "доставлено";
     if (detail.indexOf("failed: ") === 0) return "не доставлено: " + detail.slice(8);
-    return detail;
+    // a transfer: "Уфа/subscriber → Уфа/tech"
+    return detail.replace(/\/(subscriber|tech)\b/g, function (_, d) { return " · " + DEPARTMENTS[d]; });
   }
 
   function renderAudit(entries) {
