@@ -173,7 +173,8 @@ def test_a_new_callback_appears_on_the_board_without_reloading(page, live_server
     expect(item).to_have_class(re.compile(r"item--overdue"))
 
 
-def test_agent_claims_the_next_callback_and_records_the_outcome(page, live_server, belgorod_agent):
+def test_agent_claims_the_next_callbacks_and_records_the_outcomes(page, live_server, belgorod_agent):
+    unanswered = queue_callback(live_server, "Белгород", "subscriber", "+79000000028", topic="Подключить ТВ")
     ticket = queue_callback(
         live_server, "Белгород", "subscriber", "+79000000008", account_number="1000008",
         topic="Не работает интернет после оплаты", preferred_time="после 18:00",
@@ -184,7 +185,16 @@ def test_agent_claims_the_next_callback_and_records_the_outcome(page, live_serve
     expect(item).to_be_visible()
     expect(item).to_have_class(re.compile(r"item--overdue"))
 
+    # the oldest first: nobody answers, the keyboard records it, the retry is later
     page.keyboard.press("n")  # «Следующий звонок»
+    expect(page.locator("#cb-phone")).to_have_text("+7 900 000-00-28")
+    expect(page.locator("#cb-phone")).to_be_focused()
+    page.keyboard.press("2")  # «Не ответил»
+    expect(page.locator("#cb-result")).to_contain_text(re.compile(r"Абонент не ответил\. Повторный звонок: .*\d\d:\d\d"))
+    callbacks = container(live_server).callbacks
+    assert live_server.call(lambda: callbacks.get(unanswered.id)).status == "queued"
+
+    page.keyboard.press("n")
     expect(page.locator("#cb-phone")).to_have_text("+7 900 000-00-08")
     expect(page.locator("#cb-phone")).to_have_attribute("href", "tel:+79000000008")
     expect(page.locator("#cb-details")).to_contain_text("1000008")
@@ -196,11 +206,10 @@ def test_agent_claims_the_next_callback_and_records_the_outcome(page, live_serve
 
     expect(page.locator("#cb-result")).to_contain_text("Звонок отмечен: решено.")
     expect(item).to_have_count(0)
-    callbacks = container(live_server).callbacks
     stored = live_server.call(lambda: callbacks.get(ticket.id))
     assert (stored.status, stored.claimed_by) == ("done", belgorod_agent)
 
-    page.keyboard.press("n")  # nothing else is due
+    page.keyboard.press("n")  # nothing else is due (the unanswered one comes back later)
     expect(page.locator("#toast")).to_have_text("Сейчас нет звонков, которые пора сделать.")
 
 
