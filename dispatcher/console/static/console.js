@@ -457,7 +457,7 @@
         item.kind === "conversation" && item.preview && item.topic ? el("span", { text: item.topic }) : null,
         item.phone ? el("span", { class: "item__phone", text: phoneText(item.phone) }) : null,
         item.attempts ? el("span", { text: "попыток: " + item.attempts }) : null,
-        item.due_at ? el("span", { title: "Запланирован на", text: "с " + clock(item.due_at) }) : null,
+        item.due_at ? el("span", { title: "Запланирован на", text: (item.attempts ? "повтор с " : "с ") + clock(item.due_at) }) : null,
         item.overdue ? el("span", { class: "badge badge--overdue", text: "просрочено" }) : null,
         item.assigned_to ? el("span", { class: "badge" + (mine ? " badge--mine" : ""), text: mine ? "у вас" : "у " + item.assigned_to }) : null,
         item.kind === "conversation" && state.unread.has(item.id) ? el("span", { class: "badge badge--unread", text: "новое сообщение" }) : null,
