@@ -27,6 +27,7 @@ from app.container import Container, build_container
 from app.metrics import HttpMetrics, MeteredEngine, MeteredSender, metrics_router
 from app.settings import Settings
 from bots.channel import Channel, ChannelContext
+from dispatcher.console.api import routers as console_routers
 
 log = logging.getLogger(__name__)
 
@@ -268,6 +269,8 @@ def create_app(settings: Settings | None = None, *, container_factory: Container
         try:
             app.state.container = container
             await start_channels(channels, container)
+            app.state.console = container.console  # the agent console: live events + sweeper
+            await container.console.start()
             yield
         finally:
             await close_channels(channels)
@@ -286,6 +289,7 @@ def create_app(settings: Settings | None = None, *, container_factory: Container
         openapi_tags=[
             {"name": "web chat", "description": "The website widget's API: sessions, messages, history, live WebSocket."},
             {"name": "operations", "description": "Health of the service and its dependencies."},
+            {"name": "agent console", "description": "Support agents: queues, conversations, callbacks, live events."},
         ],
         lifespan=lifespan,
     )
@@ -300,6 +304,8 @@ def create_app(settings: Settings | None = None, *, container_factory: Container
     app.state.metrics_multiprocess = settings.prometheus_multiproc_dir is not None
     app.include_router(health)
     app.include_router(metrics_router)
+    for router in console_routers:  # the agent console: /api/agent/..., /console
+        app.include_router(router)
     for channel in channels:
         for router in channel.routes():
             app.include_router(router)

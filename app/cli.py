@@ -53,7 +53,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     workers = args.workers or settings.workers
     print(
         f"isp-support: web chat on http://{settings.host}:{settings.port}/  "
-        f"(API: /openapi.json, health: /healthz, metrics: /metrics; {workers} process(es))",
+        f"(API: /openapi.json, agent console: /console, health: /healthz, metrics: /metrics; {workers} process(es))",
         flush=True,
     )
     try:
@@ -241,6 +241,91 @@ def cmd_actions(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- agents of the console ------------------------------------------------------------------------
+async def _agents(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from app.container import PASSWORD_PROFILES
+    from dispatcher.agents import AgentExists, Agents, UnknownAgent
+    from migrations.runner import upgrade
+    from reference.directory import Directory, default_directory
+    from storage import make_engine, make_sessionmaker
+
+    directory = Directory(settings.reference_dir) if settings.reference_dir else default_directory()
+    engine = make_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        agents = Agents(
+            make_sessionmaker(engine), directory, profile=PASSWORD_PROFILES[settings.password_hash_profile],
+            session_idle=timedelta(minutes=settings.console_session_idle_minutes),
+            presence_timeout=timedelta(seconds=settings.console_presence_timeout_seconds),
+        )
+        try:
+            if args.action == "add":
+                password = args.password or _ask_password()
+                agent = await agents.add(args.login, password, cities=args.cities, departments=args.departments,
+                                         supervisor=args.supervisor, name=args.name)
+                print(f"agent {agent.login} added")
+            elif args.action == "list":
+                for agent in await agents.list():
+                    scope = agent.to_dict()
+                    print(f"{agent.login}\t{agent.name}\tcities={','.join(scope['cities'])}\t"
+                          f"departments={','.join(scope['departments'])}\t"
+                          f"{'supervisor' if agent.supervisor else 'agent'}\t{'disabled' if agent.disabled else 'active'}")
+            elif args.action == "disable":
+                await agents.disable(args.login)
+                print(f"agent {args.login} disabled (sessions ended)")
+            elif args.action == "password":
+                await agents.set_password(args.login, args.password or _ask_password())
+                print(f"password of {args.login} changed (sessions ended)")
+        except AgentExists:
+            print(f"agent {args.login} already exists", file=sys.stderr)
+            return 1
+        except UnknownAgent:
+            print(f"no agent {args.login}", file=sys.stderr)
+            return 1
+        except ValueError as error:
+            print(str(error), file=sys.stderr)
+            return 2
+        return 0
+    finally:
+        await engine.dispose()
+
+
+def _ask_password() -> str:
+    import getpass
+
+    first = getpass.getpass("password: ")
+    if first != getpass.getpass("again: "):
+        raise ValueError("the passwords differ")
+    return first
+
+
+def cmd_agents(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _logging(settings)
+    return asyncio.run(_agents(settings, args))
+
+
+def _agents_parser(sub) -> None:
+    agents = sub.add_parser("agents", help="agents of the console: add, list, disable, password")
+    actions = agents.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="add an agent")
+    add.add_argument("login")
+    add.add_argument("--password", help="prompted when omitted")
+    add.add_argument("--cities", required=True, help='"Уфа,Москва" or "all"')
+    add.add_argument("--departments", required=True, help='"subscriber,tech" or "all"')
+    add.add_argument("--supervisor", action="store_true", help="sees every queue, the statistics and the audit log")
+    add.add_argument("--name", help="shown to subscribers (default: the login)")
+    actions.add_parser("list", help="list agents")
+    disable = actions.add_parser("disable", help="disable an agent and end their sessions")
+    disable.add_argument("login")
+    password = actions.add_parser("password", help="set a new password (prompted when --password is omitted)")
+    password.add_argument("login")
+    password.add_argument("--password")
+    agents.set_defaults(func=cmd_agents)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="isp-support", description="Support chatbot and callback dispatcher")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -292,6 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     viber.add_argument("--send-photo", action=argparse.BooleanOptionalAction, default=False,
                        help="Viber includes the subscriber's photo in callbacks (default: no)")
     viber.set_defaults(func=cmd_viber)
+    _agents_parser(sub)
     return parser
 
 

@@ -33,7 +33,15 @@ from dialogs.turn import Services, SmsSender, VerifyPolicy
 from dispatcher.callbacks import CallbackQueue
 from dispatcher.handoffs import HandoffQueue
 from dispatcher.receipts import Receipts
-from dispatcher.transcript import BufferedTranscript, Transcript
+from dispatcher.transcript import BufferedTranscript, LiveTranscript, Transcript
+from dispatcher.agents import AgentExists, Agents
+from dispatcher.audit import AuditLog
+from dispatcher.console.auth import LoginGuard, LoginLimits
+from dispatcher.console.runtime import Console
+from dispatcher.console.service import ConsolePolicy, ConsoleService
+from dispatcher.estimate import WaitEstimator
+from dispatcher.live import ConsoleEvents, EventHub
+from datetime import timedelta
 from migrations.runner import upgrade
 from storage import utc_now
 
@@ -54,7 +62,7 @@ class Container:
     billing: Billing
     callbacks: CallbackQueue
     handoffs: HandoffQueue
-    transcript: BufferedTranscript
+    transcript: LiveTranscript
     sms: SmsSender
     nlu: NLU
     engine: DialogEngine
@@ -62,6 +70,7 @@ class Container:
     receipts: Receipts
     inbox: Inbox
     outbox: Outbox
+    console: Console
     clock: Callable[[], datetime] = utc_now
     # Called in order at close (the transcript's writer, the SMS client, ...).
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -127,8 +136,20 @@ async def prepare_database(
     if settings.demo:
         sessions = make_sessionmaker(db_engine)
         profile = PASSWORD_PROFILES[settings.password_hash_profile]
-        if await load_demo_if_empty(sessions, make_directory(settings), clock(), profile=profile):
+        directory = make_directory(settings)
+        if await load_demo_if_empty(sessions, directory, clock(), profile=profile):
             log.info("demo subscribers loaded (see README: 1000001/demo1 … 1000010/demo10)")
+        agents = Agents(
+            sessions, directory, profile=profile, clock=clock,
+            session_idle=timedelta(minutes=settings.console_session_idle_minutes),
+            presence_timeout=timedelta(seconds=settings.console_presence_timeout_seconds),
+        )
+        if not await agents.list():
+            try:
+                await agents.add("demo", "demo", cities="all", departments="all", supervisor=True, name="Демо-оператор")
+                log.info("demo agent created: login demo, password demo (http://%s:%s/console)", settings.host, settings.port)
+            except AgentExists:
+                pass  # another process starting at the same time made it
 
 
 async def prepare_once(settings: Settings) -> None:
@@ -152,6 +173,17 @@ async def build_container(
     store = make_state_store(settings.redis_url, prefix=settings.redis_prefix)
     profile = PASSWORD_PROFILES[settings.password_hash_profile]
     billing = SqlBilling(sessions, directory, password_profile=profile, block_policy=block_policy(settings), clock=clock)
+    # -- the agent console: agents, live events, the wait estimate --------------------------
+    agents = Agents(
+        sessions, directory, profile=profile, clock=clock,
+        session_idle=timedelta(minutes=settings.console_session_idle_minutes),
+        presence_timeout=timedelta(seconds=settings.console_presence_timeout_seconds),
+    )
+    events = ConsoleEvents(store)
+    estimator = WaitEstimator(
+        sessions, agents, default_handle=timedelta(minutes=settings.callback_minutes_per_request),
+        default_agents=settings.callback_agents_per_queue,
+    )
     callbacks = CallbackQueue(
         sessions,
         directory,
@@ -160,9 +192,14 @@ async def build_container(
         max_attempts=settings.callback_max_attempts,
         retry_minutes=settings.callback_retry_minutes,
         clock=clock,
+        estimator=estimator,
+        events=events,
     )
-    handoffs = HandoffQueue(sessions, clock=clock)
-    transcript = BufferedTranscript(Transcript(sessions, clock=clock), wait_for_write=settings.transcript_durable)
+    handoffs = HandoffQueue(sessions, clock=clock, events=events)
+    # Lines of conversations queued for agents reach their consoles live.
+    transcript = LiveTranscript(
+        BufferedTranscript(Transcript(sessions, clock=clock), wait_for_write=settings.transcript_durable), events, handoffs
+    )
     sms = make_sms_sender(settings, sessions, clock)
     nlu = NLU(directory)
     verify = verify_policy(settings)
@@ -186,6 +223,25 @@ async def build_container(
     outbox_worker = OutboxWorker(outbox)
     outbox_worker.start()
     on_close = [outbox_worker.close, transcript.close] + ([sms.aclose] if hasattr(sms, "aclose") else [])
+    console = Console(
+        service=ConsoleService(
+            sessions=sessions, directory=directory, agents=agents, handoffs=handoffs, callbacks=callbacks,
+            transcript=transcript, delivery=delivery, billing=billing, audit=AuditLog(sessions, clock=clock),
+            events=events, hub=EventHub(store), estimator=estimator, clock=clock,
+            policy=ConsolePolicy(
+                hold_timeout=timedelta(minutes=settings.console_hold_timeout_minutes),
+                overdue_after=timedelta(minutes=settings.console_overdue_minutes),
+                auto_assign=settings.console_auto_assign,
+                agent_capacity=settings.console_agent_capacity,
+            ),
+        ),
+        guard=LoginGuard(store, LoginLimits(settings.console_login_max_failures, settings.console_login_lock_minutes * 60)),
+        store=store,
+        session_seconds=settings.console_session_idle_minutes * 60,
+        cookie_secure=settings.console_cookie_secure,
+        sweep_seconds=settings.console_sweep_seconds,
+    )
+    on_close.insert(0, console.close)
     return Container(
         settings=settings,
         directory=directory,
@@ -203,6 +259,7 @@ async def build_container(
         receipts=Receipts(sessions, clock=clock),
         inbox=inbox,
         outbox=outbox,
+        console=console,
         clock=clock,
         closers=on_close,
     )

@@ -80,6 +80,18 @@ class Settings(BaseSettings):
     callback_retry_minutes: int = 30
     handoff_after_misunderstandings: int = 2
 
+    # -- agent console (dispatcher/console) ---------------------------------------------------
+    console_session_idle_minutes: int = 120  # a console session unused this long logs out
+    console_cookie_secure: bool = False  # Secure cookie even over plain HTTP (behind a TLS proxy)
+    console_login_max_failures: int = 5  # failed logins per login before a lock ...
+    console_login_lock_minutes: int = 15  # ... of this long (429 with Retry-After)
+    console_presence_timeout_seconds: int = 90  # an "online" console not heard from this long is offline
+    console_hold_timeout_minutes: int = 10  # a held conversation without agent activity returns to the queue
+    console_overdue_minutes: int = 15  # queue items waiting (callbacks: due) longer are highlighted
+    console_auto_assign: bool = False  # new conversations go round-robin to online agents
+    console_agent_capacity: int = 3  # conversations one agent holds at most under auto-assignment
+    console_sweep_seconds: float = 5.0  # how often hold timeouts and auto-assignment run (0: never)
+
     # -- Telegram ---------------------------------------------------------------------------
     telegram_bot_token: SecretStr | None = None
     telegram_api_base: str = "https://api.telegram.org"

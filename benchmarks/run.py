@@ -27,9 +27,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks import engine_bench, http_bench, infra, nlu_bench  # noqa: E402
+from benchmarks import console_bench, engine_bench, http_bench, infra, nlu_bench  # noqa: E402
 
-PARTS = ("nlu", "engine", "http")
+PARTS = ("nlu", "engine", "http", "console")
 BACKENDS = ("sqlite", "postgres")
 
 
@@ -69,13 +69,13 @@ FULL = dict(
     nlu_seconds=2.0, nlu_rounds=5,
     engine_turns=5000, engine_warmup=500, engine_concurrency=32, engine_time_limit=120.0,
     http_rate=200.0, http_seconds=25.0, http_subscribers=500, http_max_seconds=15.0,
-    http_max_concurrency=32, http_warmup=300,
+    http_max_concurrency=32, http_warmup=300, console_requests=200, console_messages=10,
 )  # fmt: skip
 QUICK = dict(
     nlu_seconds=1.0, nlu_rounds=2,
     engine_turns=600, engine_warmup=100, engine_concurrency=32, engine_time_limit=30.0,
     http_rate=200.0, http_seconds=5.0, http_subscribers=100, http_max_seconds=4.0,
-    http_max_concurrency=32, http_warmup=50,
+    http_max_concurrency=32, http_warmup=50, console_requests=60, console_messages=3,
 )  # fmt: skip
 
 
@@ -214,6 +214,41 @@ async def run_http(args: argparse.Namespace, workdir: Path, rows: list[Row]) -> 
         await with_backend(kind, args, workdir, body)
 
 
+async def run_console(args: argparse.Namespace, workdir: Path, rows: list[Row]) -> None:
+    heading(
+        "4. Agent console — `isp-support serve` (uvicorn) in subprocesses on 127.0.0.1\n"
+        "   a) GET /api/agent/queue with 10,000 open items vs the bare GET /healthz, interleaved\n"
+        "   b) subscriber message on process A → agent console WebSocket on process B (PostgreSQL + Redis only)"
+    )
+
+    async def body(backend: infra.Backend, subdir: Path) -> None:
+        say([f" {backend.name}:"])
+        try:
+            queue = await console_bench.queue_endpoint(backend, subdir / "queue", requests=args.console_requests)
+            say(console_bench.describe_queue(queue))
+            rows.append(Row(
+                "console queue, 10,000 items", backend.name,
+                f"p50 {queue.queue.p50 * 1e3:.0f} / p99 {queue.queue.p99 * 1e3:.0f} ms "
+                f"(bare /healthz p50 {queue.bare.p50 * 1e3:.0f} / p99 {queue.bare.p99 * 1e3:.0f} ms)",
+                f"p99 < {console_bench.TARGET_QUEUE_P99 * 1e3:.0f} ms", queue.target_met,
+            ))  # fmt: skip
+            if backend.redis_url is None:
+                return
+            live = await console_bench.live_latency(backend, subdir / "live", messages_each=args.console_messages)
+            say(console_bench.describe_live(live))
+            rows.append(Row(
+                "subscriber → agent WebSocket, 2 processes", backend.name,
+                f"p50 {live.latency.p50 * 1e3:.0f} / p99 {live.latency.p99 * 1e3:.0f} ms; lost {live.lost}",
+                f"p99 < {console_bench.TARGET_LIVE_P99 * 1e3:.0f} ms", live.target_met,
+            ))  # fmt: skip
+        except RuntimeError as error:
+            say([f"  FAILED: {error}"])
+            rows.append(Row("agent console", backend.name, f"failed: {str(error).splitlines()[0]}"))
+
+    for kind in args.backends:
+        await with_backend(kind, args, workdir, body)
+
+
 # -- output ---------------------------------------------------------------------------------------------
 def heading(text: str) -> None:
     print(f"\n{text}", flush=True)
@@ -258,8 +293,10 @@ def main(argv: list[str] | None = None) -> int:
                 await run_engine(args, Path(workdir), rows, logs)
             if "http" in args.parts:
                 await run_http(args, Path(workdir), rows)
+            if "console" in args.parts:
+                await run_console(args, Path(workdir), rows)
 
-    if {"engine", "http"} & set(args.parts):
+    if {"engine", "http", "console"} & set(args.parts):
         infra.run_async(async_parts())
 
     heading(f"Summary ({time.perf_counter() - started:.0f} s in all)")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select, update
@@ -28,6 +29,9 @@ from dispatcher.clock import Clock, checked_account_number, fit, resolve_now, ut
 from dispatcher.errors import NotFound, NotHeldByAgent, UnknownCity, UnknownDepartment
 from dispatcher.models import CallbackRequest
 from dispatcher.schedule import add_working_time, next_opening, require_utc
+
+if TYPE_CHECKING:
+    from dispatcher.live import ConsoleEvents
 
 OPEN_STATUSES = ("queued", "claimed")
 OUTCOMES = ("done", "no_answer", "cancelled")
@@ -71,6 +75,26 @@ class ClaimedCallback:
 
 
 @dataclass(frozen=True)
+class Settled:
+    """A recorded outcome: the request's new status and, for a retry, when."""
+
+    id: int
+    status: str
+    next_attempt_at: datetime | None
+    conversation_key: str | None
+    city: str
+    department: str
+    attempts: int
+
+
+class WorkEstimator(Protocol):
+    """How much of a queue's working time one request ahead costs (see
+    ``dispatcher.estimate.WaitEstimator``); None: use the configured defaults."""
+
+    async def per_request(self, city: str, department: str, now: datetime) -> timedelta | None: ...
+
+
+@dataclass(frozen=True)
 class QueueStats:
     city: str
     department: str
@@ -108,6 +132,8 @@ class CallbackQueue:
         max_attempts: int,
         retry_minutes: int,
         clock: Clock = utc_now,
+        estimator: WorkEstimator | None = None,
+        events: "ConsoleEvents | None" = None,
     ) -> None:
         if minutes_per_request <= 0 or agents_per_queue <= 0 or max_attempts <= 0 or retry_minutes < 0:
             raise ValueError("callback queue settings must be positive")
@@ -118,6 +144,8 @@ class CallbackQueue:
         self._max_attempts = max_attempts
         self._retry = timedelta(minutes=retry_minutes)
         self._clock = clock
+        self.estimator = estimator
+        self.events = events  # the console's live events: a new or cancelled request shows at once
 
     # -- subscriber side ------------------------------------------------------------
 
@@ -176,6 +204,8 @@ class CallbackQueue:
                 if existing is not None:
                     return await self._ticket(existing, now, already_queued=True)
                 continue
+            if self.events is not None:
+                await self.events.queue_changed(stored.city, stored.department)
             return await self._ticket(stored, now, already_queued=False)
         raise RuntimeError("could not queue the callback: the open request kept changing")
 
@@ -212,6 +242,8 @@ class CallbackQueue:
                 .values(status="cancelled", closed_at=now)
                 .execution_options(synchronize_session=False)
             )
+        if result.rowcount > 0 and self.events is not None:
+            await self.events.anything_changed()  # which queue: not worth a read
         return result.rowcount > 0
 
     async def open_for_conversation(
@@ -276,6 +308,18 @@ class CallbackQueue:
         (within working hours) until ``max_attempts`` unanswered calls, then closes
         it as ``no_answer``.
         """
+        return (await self.settle(request_id, agent, outcome, note, now=now)).status
+
+    async def settle(
+        self,
+        request_id: int,
+        agent: str,
+        outcome: str,
+        note: str | None = None,
+        *,
+        now: datetime | None = None,
+    ) -> Settled:
+        """:meth:`record_outcome` with the details the console shows (next attempt)."""
         if outcome not in OUTCOMES:
             raise ValueError(f"outcome must be one of {OUTCOMES}, not {outcome!r}")
         now = resolve_now(now, self._clock)
@@ -313,7 +357,59 @@ class CallbackQueue:
                 raise NotHeldByAgent(
                     request_id, agent, current.status if current else None, current.claimed_by if current else None
                 )
-        return values["status"]
+            settled = Settled(
+                id=request_id,
+                status=values["status"],
+                next_attempt_at=values.get("scheduled_for") if values["status"] == "queued" else None,
+                conversation_key=row.conversation_key,
+                city=row.city,
+                department=row.department,
+                attempts=values.get("attempts", row.attempts),
+            )
+        return settled
+
+    async def claim_next_of(
+        self,
+        agent: str,
+        *,
+        cities: tuple[str, ...] | None,
+        departments: tuple[str, ...] | None,
+        now: datetime | None = None,
+    ) -> ClaimedCallback | None:
+        """The next due request of any of the agent's queues (None: all), by due time then age."""
+        now = resolve_now(now, self._clock)
+        scope = [CallbackRequest.status == "queued", CallbackRequest.scheduled_for <= now]
+        if cities is not None:
+            scope.append(CallbackRequest.city.in_(cities))
+        if departments is not None:
+            scope.append(CallbackRequest.department.in_(departments))
+        while True:
+            async with self._sessions() as session, session.begin():
+                candidate = await session.scalar(
+                    select(CallbackRequest.id)
+                    .where(*scope)
+                    .order_by(CallbackRequest.scheduled_for, CallbackRequest.id)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
+                )
+                if candidate is None:
+                    return None
+                won = await self._transition(
+                    session,
+                    candidate,
+                    expect={"status": "queued"},
+                    values={"status": "claimed", "claimed_by": agent, "claimed_at": now},
+                )
+                if won:
+                    return _claimed(await self._load(session, candidate))
+
+    async def get(self, request_id: int) -> CallbackRequest | None:
+        """The stored request (detached), for visibility checks."""
+        async with self._sessions() as session:
+            row = await session.get(CallbackRequest, request_id)
+            if row is not None:
+                session.expunge(row)
+            return row
 
     async def release(self, request_id: int, agent: str) -> bool:
         """Give a claimed request back without calling; it keeps its place in the queue."""
@@ -425,7 +521,8 @@ class CallbackQueue:
             position, expected_at = 0, now
         else:
             position = await self._position(row)
-            expected_at = self._estimate(row.city, row.department, scheduled_for, position, now)
+            per_request = await self.estimator.per_request(row.city, row.department, now) if self.estimator else None
+            expected_at = self._estimate(row.city, row.department, scheduled_for, position, now, per_request)
         return CallbackTicket(
             id=row.id,
             city=row.city,
@@ -454,15 +551,21 @@ class CallbackQueue:
             )
         return (ahead or 0) + 1
 
-    def _estimate(self, city: str, department: str, scheduled_for: datetime, position: int, now: datetime) -> datetime:
+    def _estimate(
+        self, city: str, department: str, scheduled_for: datetime, position: int, now: datetime,
+        per_request: timedelta | None = None,
+    ) -> datetime:
         """Working time needed for the requests ahead, counted from the next opening.
 
-        The agents of a queue work in parallel, so each request ahead costs
-        ``minutes_per_request / agents_per_queue`` of the queue's time. A request
-        is never called before it is scheduled.
+        The agents of a queue work in parallel, so each request ahead costs the
+        average handle time divided by the agents online (``per_request``, measured
+        by the estimator), or ``minutes_per_request / agents_per_queue`` without
+        one. A request is never called before it is scheduled.
         """
         hours = self._hours(department)
-        work = timedelta(minutes=(position - 1) * self._minutes_per_request / self._agents_per_queue)
+        if per_request is None:
+            per_request = timedelta(minutes=self._minutes_per_request / self._agents_per_queue)
+        work = (position - 1) * per_request
         expected = add_working_time(hours, self._tz(city), now, work)
         return max(expected, scheduled_for)
 

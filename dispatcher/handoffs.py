@@ -5,14 +5,20 @@ A conversation is queued at most once at a time (partial unique index
 exactly one of them wins. While an agent holds a conversation the bot stays silent
 (``holder`` tells the dialog engine who holds it).
 
-States: waiting → assigned → closed; ``release`` puts an assigned conversation back
-to waiting, ``withdraw`` closes a waiting one from the subscriber's side.
+States: waiting → assigned → closed | released; ``release`` puts an assigned
+conversation back to waiting, ``release_to_bot`` ends an agent's hold ("released":
+the bot answers again), ``withdraw`` closes a waiting one from the subscriber's side.
+
+With ``events`` (the console's live events) a queued or withdrawn conversation is
+announced to the agents' consoles and marked in the StateStore, so its transcript
+lines reach them live.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +28,9 @@ from reference.directory import DEPARTMENTS
 from dispatcher.clock import Clock, checked_account_number, fit, resolve_now, utc_now
 from dispatcher.errors import UnknownDepartment
 from dispatcher.models import Handoff
+
+if TYPE_CHECKING:
+    from dispatcher.live import ConsoleEvents
 
 OPEN_STATUSES = ("waiting", "assigned")
 
@@ -69,9 +78,12 @@ class HandoffRecord:
 
 
 class HandoffQueue:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], *, clock: Clock = utc_now, events: "ConsoleEvents | None" = None
+    ) -> None:
         self._sessions = sessions
         self._clock = clock
+        self.events = events
 
     # -- the bot's side ---------------------------------------------------------------
 
@@ -115,6 +127,9 @@ class HandoffQueue:
                 if existing is not None:
                     return await self._ticket(existing, already_waiting=True)
                 continue  # it was closed in between: try again
+            if self.events is not None:
+                await self.events.mark_open(conversation_key, stored.id, stored.city, stored.department)
+                await self.events.queue_changed(stored.city, stored.department)
             return await self._ticket(stored, already_waiting=False)
         raise RuntimeError("could not queue the handoff: the open handoff kept changing")
 
@@ -136,6 +151,7 @@ class HandoffQueue:
         An assigned one is left alone — the agent closes it.
         """
         now = resolve_now(now, self._clock)
+        waiting = await self._open(conversation_key) if self.events is not None else None
         async with self._sessions() as session, session.begin():
             result = await session.execute(
                 update(Handoff)
@@ -143,6 +159,10 @@ class HandoffQueue:
                 .values(status="closed", closed_at=now)
                 .execution_options(synchronize_session=False)
             )
+        if result.rowcount > 0 and self.events is not None:
+            await self.events.mark_closed(conversation_key)
+            if waiting is not None:
+                await self.events.queue_changed(waiting.city, waiting.department)
         return result.rowcount > 0
 
     # -- the agents' side ----------------------------------------------------------------
@@ -155,7 +175,7 @@ class HandoffQueue:
                 session,
                 handoff_id,
                 expect_status="waiting",
-                values={"status": "assigned", "assigned_to": agent, "assigned_at": now},
+                values={"status": "assigned", "assigned_to": agent, "assigned_at": now, "agent_activity_at": now},
             )
 
     async def claim_next(
@@ -181,7 +201,7 @@ class HandoffQueue:
                     session,
                     candidate,
                     expect_status="waiting",
-                    values={"status": "assigned", "assigned_to": agent, "assigned_at": now},
+                    values={"status": "assigned", "assigned_to": agent, "assigned_at": now, "agent_activity_at": now},
                 )
                 if won:
                     row = await session.scalar(
@@ -230,6 +250,82 @@ class HandoffQueue:
                 select(Handoff).where(Handoff.status == "assigned", Handoff.assigned_to == agent).order_by(Handoff.id)
             )
             return [HandoffRecord.of(row) for row in rows]
+
+    async def get(self, handoff_id: int) -> HandoffRecord | None:
+        async with self._sessions() as session:
+            row = await session.get(Handoff, handoff_id)
+            return HandoffRecord.of(row) if row is not None else None
+
+    async def release_to_bot(self, handoff_id: int, agent: str, *, now: datetime | None = None) -> bool:
+        """The holding agent ends the hold: the conversation goes back to the bot."""
+        now = resolve_now(now, self._clock)
+        async with self._sessions() as session, session.begin():
+            return await self._transition(
+                session, handoff_id, expect_status="assigned", expect_agent=agent,
+                values={"status": "released", "closed_at": now},
+            )
+
+    async def requeue(self, handoff_id: int, agent: str, activity_at: datetime | None) -> bool:
+        """Back to the queue from a hold that went quiet, only if nothing happened since
+        the sweeper looked (same holder, same last activity)."""
+        async with self._sessions() as session, session.begin():
+            conditions = [Handoff.id == handoff_id, Handoff.status == "assigned", Handoff.assigned_to == agent]
+            conditions.append(
+                Handoff.agent_activity_at.is_(None) if activity_at is None else Handoff.agent_activity_at == activity_at
+            )
+            result = await session.execute(
+                update(Handoff).where(*conditions)
+                .values(status="waiting", assigned_to=None, assigned_at=None, agent_activity_at=None)
+                .execution_options(synchronize_session=False)
+            )
+            return result.rowcount == 1
+
+    async def transfer(self, handoff_id: int, city: str | None, department: str, *, expect_agent: str | None) -> bool:
+        """Move an open conversation to another queue; it waits there for its agents.
+        ``expect_agent``: only if that agent holds it (None: only while it waits)."""
+        if department not in DEPARTMENTS:
+            raise UnknownDepartment(department)
+        async with self._sessions() as session, session.begin():
+            conditions = [Handoff.id == handoff_id]
+            if expect_agent is None:
+                conditions.append(Handoff.status == "waiting")
+            else:
+                conditions += [Handoff.status == "assigned", Handoff.assigned_to == expect_agent]
+            result = await session.execute(
+                update(Handoff).where(*conditions)
+                .values(city=city, department=department, status="waiting", assigned_to=None, assigned_at=None,
+                        agent_activity_at=None)
+                .execution_options(synchronize_session=False)
+            )
+            return result.rowcount == 1
+
+    async def touch(self, handoff_id: int, agent: str, now: datetime) -> bool:
+        """The holder did something: the hold timeout restarts. False if not the holder."""
+        async with self._sessions() as session, session.begin():
+            return await self._transition(
+                session, handoff_id, expect_status="assigned", expect_agent=agent, values={"agent_activity_at": now}
+            )
+
+    async def set_preview(self, conversation_key: str, text: str) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(Handoff)
+                .where(Handoff.conversation_key == conversation_key, Handoff.status.in_(OPEN_STATUSES))
+                .values(preview=fit(text, 200))
+                .execution_options(synchronize_session=False)
+            )
+
+    async def holds(self) -> list[tuple[int, str, datetime | None, str | None, str, str]]:
+        """Every current hold: (id, agent, last activity, city, department, conversation key)."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(Handoff.id, Handoff.assigned_to, Handoff.agent_activity_at, Handoff.city, Handoff.department,
+                       Handoff.conversation_key).where(Handoff.status == "assigned")
+            )
+            return [tuple(row) for row in rows.all()]
+
+    async def position(self, record: HandoffRecord) -> int:
+        return (await self._ticket(record, already_waiting=False)).position
 
     # -- internals ----------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, String, Text, text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage import Base, UtcDateTime
@@ -78,6 +78,12 @@ class Handoff(Base):
     assigned_to: Mapped[str | None] = mapped_column(String(100))
     assigned_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The holding agent's last action (take over, message, note): a hold without any
+    # for ``console_hold_timeout_minutes`` goes back to the queue.
+    agent_activity_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The subscriber's last line, kept on the row so the queue lists previews
+    # without reading the transcript of every waiting conversation.
+    preview: Mapped[str | None] = mapped_column(String(200))
 
 
 class TranscriptMessage(Base):
@@ -111,3 +117,61 @@ class DeliveryReceipt(Base):
     error_message: Mapped[str | None] = mapped_column(String(300))
     conversation_key: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Agent(Base):
+    """A support agent of the console. ``cities`` / ``departments``: comma-separated
+    names, or ``*`` for all."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    cities: Mapped[str] = mapped_column(Text)
+    departments: Mapped[str] = mapped_column(String(100))
+    supervisor: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    presence: Mapped[str] = mapped_column(String(10), default="offline")  # online | away | offline
+    seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # last request or WebSocket ping
+    last_assigned_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # round-robin order
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AgentSession(Base):
+    """A console login. Only a hash of the token is stored: a leaked table logs nobody in."""
+
+    __tablename__ = "agent_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    agent_id: Mapped[int] = mapped_column(Integer, ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_used_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AuditEntry(Base):
+    """Every agent action, for supervisors."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    agent: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(60))  # "conversation:12", "callback:7"
+    detail: Mapped[str | None] = mapped_column(String(500))
+
+
+class HandoffNote(Base):
+    """An agent's private note on a handed-off conversation; never sent to the subscriber."""
+
+    __tablename__ = "handoff_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_key: Mapped[str] = mapped_column(String(200), index=True)
+    author: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -23,14 +23,14 @@ from dispatcher.models import TranscriptMessage
 
 log = logging.getLogger(__name__)
 
-DIRECTIONS = ("in", "bot", "agent")
+DIRECTIONS = ("in", "bot", "agent", "system")  # system: console notices (an operator joined, ...)
 
 
 @dataclass(frozen=True)
 class TranscriptLine:
     """One message to record (see :meth:`Transcript.record_many`)."""
 
-    direction: str  # "in" (subscriber) | "bot" | "agent"
+    direction: str  # "in" (subscriber) | "bot" | "agent" | "system"
     text: str
     channel_message_id: str | None = None
     author: str | None = None  # the agent's name for "agent"
@@ -269,6 +269,9 @@ class BufferedTranscript:
         line = TranscriptLine(direction, text, kwargs.pop("channel_message_id", None), kwargs.pop("author", None))
         await self.record_many(conversation_key, [line], **kwargs)
 
+    def now(self) -> datetime:
+        return self._transcript.now()
+
     async def history(self, conversation_key: str, limit: int = 50) -> list[TranscriptEntry]:
         try:
             await self.flush()
@@ -335,3 +338,59 @@ def _release(waiters: list[asyncio.Future]) -> None:
     for waiter in waiters:
         if not waiter.done():
             waiter.set_result(None)
+class LiveTranscript:
+    """The transcript as wired in the app: lines of a conversation in the handoff queue
+    also go to the agents' consoles live (the dialog engine stays unaware of agents).
+
+    One StateStore lookup per recorded turn tells whether the conversation is queued
+    for agents (``ConsoleEvents.open_handoff``); only then are events published and the
+    queue's preview updated.
+    """
+
+    def __init__(self, inner: "BufferedTranscript | Transcript", events, handoffs) -> None:
+        self._inner = inner
+        self._events = events  # dispatcher.live.ConsoleEvents
+        self._handoffs = handoffs  # dispatcher.handoffs.HandoffQueue
+
+    async def record_many(
+        self, conversation_key: str, lines: Iterable[TranscriptLine], *, now: datetime | None = None
+    ) -> None:
+        lines = list(lines)
+        now = resolve_now(now, self._inner.now)
+        await self._inner.record_many(conversation_key, lines, now=now)
+        try:
+            await self._announce(conversation_key, lines, now)
+        except Exception:  # noqa: BLE001 - the transcript is stored; the live view catches up on refetch
+            log.warning("transcript: could not announce lines of a queued conversation", exc_info=True)
+
+    async def record(self, conversation_key: str, direction: str, text: str, **kwargs) -> None:
+        line = TranscriptLine(direction, text, kwargs.pop("channel_message_id", None), kwargs.pop("author", None))
+        await self.record_many(conversation_key, [line], **kwargs)
+
+    async def _announce(self, conversation_key: str, lines: list[TranscriptLine], now: datetime) -> None:
+        handoff = await self._events.open_handoff(conversation_key)
+        if handoff is None:
+            return
+        at = now.isoformat()
+        for line in lines:
+            await self._events.line(
+                handoff["id"], handoff["city"], handoff["department"],
+                {"direction": line.direction, "text": line.text, "at": at, "author": line.author},
+            )
+        subscriber_lines = [line.text for line in lines if line.direction == "in"]
+        if subscriber_lines:
+            await self._handoffs.set_preview(conversation_key, subscriber_lines[-1])
+
+    def now(self) -> datetime:
+        return self._inner.now()
+
+    async def history(self, conversation_key: str, limit: int = 50) -> list[TranscriptEntry]:
+        return await self._inner.history(conversation_key, limit)
+
+    async def flush(self) -> None:
+        if hasattr(self._inner, "flush"):
+            await self._inner.flush()
+
+    async def close(self) -> None:
+        if hasattr(self._inner, "close"):
+            await self._inner.close()

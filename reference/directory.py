@@ -57,9 +57,17 @@ class ServiceLine:
     messengers_phone: str
 
 
+@dataclass(frozen=True)
+class CannedReply:
+    id: str
+    title: str
+    text: str
+
+
 class Directory:
     def __init__(self, folder: Path | str = DEFAULT_DIR) -> None:
         folder = Path(folder)
+        self.folder = folder
         service = tomllib.loads((folder / "service.toml").read_text("utf-8"))
         cities = tomllib.loads((folder / "cities.toml").read_text("utf-8"))
         methods = tomllib.loads((folder / "payment_methods.toml").read_text("utf-8"))
@@ -116,6 +124,20 @@ class Directory:
 
     def department(self, dep_id: str) -> Department:
         return self.departments[dep_id]
+
+    @cached_property
+    def canned_replies(self) -> dict[str, tuple[CannedReply, ...]]:
+        """The agent console's canned replies per department (canned_replies.toml;
+        a provider's folder without one has none)."""
+        path = self.folder / "canned_replies.toml"
+        if not path.exists():
+            return {}
+        data = tomllib.loads(path.read_text("utf-8"))
+        return {
+            department: tuple(CannedReply(id=str(r["id"]), title=r["title"], text=r["text"]) for r in replies)
+            for department, replies in data.items()
+            if isinstance(replies, list)
+        }
 
     def payment_method(self, method_id: str) -> PaymentMethod | None:
         return next((m for m in self.payment_methods if m.id == method_id), None)

@@ -32,6 +32,10 @@ EXPECTED_TABLES = {
     "outbox_messages",
     "voluntary_blocks",
     "billing_audit",
+    "agents",
+    "agent_sessions",
+    "audit_log",
+    "handoff_notes",
 }
 
 

@@ -1,0 +1,2 @@
+"""The agent console: the API (``api``), its service layer (``service``), the
+background sweeper (``sweeper``) and the static UI (``static/``)."""
