@@ -46,6 +46,35 @@ async def redis_commands(url: str) -> dict[str, int]:
     return {name.removeprefix("cmdstat_"): int(value["calls"]) for name, value in stats.items()}
 
 
+async def round_trips(url: str, engine, turns: int, concurrency: int) -> tuple[float, float]:
+    """(client commands, commands run inside scripts) per turn, from MONITOR over a
+    short extra run: each client command is one round trip (redis-py pipelines none
+    of ours)."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(url)
+    seen = {"client": 0, "lua": 0}
+    started = asyncio.Event()
+
+    async def listen(monitor) -> None:
+        started.set()
+        while True:
+            command = await monitor.next_command()
+            seen["lua" if command["client_type"] == "lua" else "client"] += 1
+
+    try:
+        async with client.monitor() as monitor:
+            listener = asyncio.create_task(listen(monitor))
+            await started.wait()
+            await asyncio.sleep(0.2)
+            await drive(engine, turns, concurrency)
+            await asyncio.sleep(0.5)  # let the monitor stream catch up
+            listener.cancel()
+    finally:
+        await client.aclose()
+    return seen["client"] / turns, seen["lua"] / turns
+
+
 async def drive(engine, turns: int, concurrency: int) -> tuple[float, int]:
     """Closed loop of ``concurrency`` subscribers; returns (seconds, unexpected answers)."""
     run = uuid.uuid4().hex[:8]
@@ -82,10 +111,14 @@ async def measure(backend, workdir: Path, args) -> None:
 
             profiler = Profiler(interval=0.0005, async_mode="enabled")
             profiler.start()
+        cpu_before = time.process_time()
         seconds, unexpected = await drive(container.engine, args.turns, args.concurrency)
+        cpu = time.process_time() - cpu_before
         if profiler is not None:
             profiler.stop()
-        print(f"{backend.name}: {args.turns / seconds:,.0f} turns/s "
+        # CPU per turn is the steadier figure on a shared machine: turns/s moves with
+        # whatever else runs on the cores.
+        print(f"{backend.name}: {args.turns / seconds:,.0f} turns/s, {cpu / args.turns * 1000:.2f} ms CPU per turn "
               f"({args.turns} turns in {seconds:.2f} s, {args.concurrency} at once; unexpected answers: {unexpected})")
         if backend.redis_url:
             after = await redis_commands(backend.redis_url)
@@ -94,8 +127,11 @@ async def measure(backend, workdir: Path, args) -> None:
             delta["info"] = delta.get("info", 0) - 1
             used = {k: v for k, v in sorted(delta.items(), key=lambda kv: -kv[1]) if v > 0}
             total = sum(used.values())
-            print(f"  Redis commands per turn: {total / args.turns:.2f} "
-                  + ", ".join(f"{k} {v / args.turns:.2f}" for k, v in used.items()))
+            print(f"  Redis commands executed per turn (INFO commandstats, script internals included): "
+                  f"{total / args.turns:.2f}: " + ", ".join(f"{k} {v / args.turns:.2f}" for k, v in used.items()))
+            sent, inside = await round_trips(backend.redis_url, container.engine, 200, args.concurrency)
+            print(f"  Redis round trips per turn (MONITOR, 200 more turns): {sent:.2f}; "
+                  f"commands inside scripts: {inside:.2f}")
         if profiler is not None:
             print(profiler.output_text(unicode=True, color=False, show_all=False, short_mode=False,
                                        time="percent_of_total"))
