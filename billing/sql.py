@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import case, func, select, text, update
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -28,6 +29,7 @@ from billing.port import (
 )
 from reference.directory import Directory
 from storage.clock import utc_now
+from storage.engine import engine_of
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,7 @@ class SqlBilling:
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._sessions = sessions
+        self._engine = engine_of(sessions)
         self._block_policy = block_policy
         self._directory = directory
         self._profile = password_profile
@@ -88,13 +91,15 @@ class SqlBilling:
             .correlate(Account)
             .scalar_subquery()
         )
-        return select(Account, active_until, blocked_until)
+        # Core rows (the account's columns and the two dates), not ORM objects: this
+        # is read on dialog turns (login, balance) and nothing here is changed.
+        return select(Account.__table__, active_until.label("trust_until"), blocked_until.label("blocked_until"))
 
     async def find_account(self, number: str) -> AccountCard | None:
         query = self._cards_query(self._clock()).where(Account.number == number.strip())
-        async with self._sessions() as session:
-            row = (await session.execute(query)).first()
-        return _card(*row) if row else None
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(query)).first()
+        return _card(row, row.trust_until, row.blocked_until) if row else None
 
     async def accounts_by_phone(self, phone_e164: str) -> list[AccountCard]:
         query = (
@@ -102,9 +107,9 @@ class SqlBilling:
             .where(Account.phone == phone_e164.strip())
             .order_by(Account.number)
         )
-        async with self._sessions() as session:
-            rows = (await session.execute(query)).all()
-        return [_card(*row) for row in rows]
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return [_card(row, row.trust_until, row.blocked_until) for row in rows]
 
     # -- passwords ------------------------------------------------------------------------
 
@@ -428,7 +433,7 @@ def _unused_fee(block: VoluntaryBlock, now: datetime) -> Decimal:
     return money(block.fee * unused_days / block.days)
 
 
-def _card(account: Account, trust_until: datetime | None, blocked_until: datetime | None = None) -> AccountCard:
+def _card(account: Account | Row, trust_until: datetime | None, blocked_until: datetime | None = None) -> AccountCard:
     status = AccountStatus(account.status)
     if blocked_until is not None and status is AccountStatus.ACTIVE:
         status = AccountStatus.FROZEN  # paused by the subscriber's voluntary block

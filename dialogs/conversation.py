@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
-from dialogs.state.base import StateStore
+from dialogs.state.base import LockedTurn, StateStore
 
 
 @dataclass
@@ -61,13 +61,24 @@ class ConversationStore:
         self._store = store
         self._ttl = ttl_seconds  # a quiet conversation is forgotten after this
 
+    def state_key(self, key: str) -> str:
+        """The StateStore key of a conversation (for reading it with the turn gate)."""
+        return self.PREFIX + key
+
+    @staticmethod
+    def parse(key: str, raw: str | None) -> Conversation | None:
+        return None if raw is None else Conversation.loads(key, raw)
+
     async def find(self, key: str) -> Conversation | None:
         """The stored conversation; None when the store does not know it (new, or lost)."""
-        raw = await self._store.get(self.PREFIX + key)
-        return None if raw is None else Conversation.loads(key, raw)
+        return self.parse(key, await self._store.get(self.state_key(key)))
 
     async def load(self, key: str) -> Conversation:
         return await self.find(key) or Conversation(key=key)
 
     async def save(self, conversation: Conversation) -> None:
-        await self._store.set(self.PREFIX + conversation.key, conversation.dumps(), ttl=self._ttl)
+        await self._store.set(self.state_key(conversation.key), conversation.dumps(), ttl=self._ttl)
+
+    def stage(self, turn: LockedTurn, conversation: Conversation) -> None:
+        """Save with the end of a locked turn (written as the turn's lock is released)."""
+        turn.set(self.state_key(conversation.key), conversation.dumps(), ttl=self._ttl)

@@ -19,7 +19,7 @@ from dialogs import payloads
 from dialogs.conversation import Conversation, ConversationStore
 from dialogs.events import Event, FormSubmitted, Misunderstood, SecretReceived
 from dialogs.forms import Form, answer_pending
-from dialogs.gate import TurnGate
+from dialogs.gate import GateTurn, TurnGate
 from dialogs.messages import Inbound, Reply, TurnResult
 from dialogs.nlu.base import ParseResult
 from dialogs.policies import PolicyContext, decide
@@ -107,23 +107,24 @@ class DialogEngine:
             return TurnResult(replies=say.replies)
 
     async def _handle(self, inbound: Inbound, understood: ParseResult | None) -> TurnResult:
-        async with self.gate.one_at_a_time(inbound):
-            seen = await self.gate.answered_before(inbound)
-            if seen is not None:
-                return seen
-            if await self.gate.too_fast(inbound):
+        # The gate reads (and at the end writes) the conversation too: one StateStore
+        # step at each end of the turn.
+        async with self.gate.enter(inbound, self.conversations) as gate:
+            if gate.seen is not None:
+                return gate.seen
+            if gate.too_fast:
                 say = Responder(self.texts)
                 say.say("menu.too_fast")
                 return TurnResult(replies=say.replies)  # not stored: a retry later is a new try
-            result = await self._handle_locked(inbound, understood)
-            await self.gate.remember(inbound, result)
+            result = await self._handle_locked(inbound, understood, gate)
+            gate.remember(result)
             return result
 
     # -- one turn ------------------------------------------------------------------------------
-    async def _handle_locked(self, inbound: Inbound, understood: ParseResult | None) -> TurnResult:
+    async def _handle_locked(self, inbound: Inbound, understood: ParseResult | None, gate: GateTurn) -> TurnResult:
         now = self.clock()
         key = inbound.conversation_key
-        stored = await self.conversations.find(key)
+        stored = gate.conversation
         conv = stored or Conversation(key=key)
         # Only a conversation queued for agents can be held by one: the database is
         # asked for those (and for conversations the state store does not know, in
@@ -133,7 +134,7 @@ class DialogEngine:
             conv.awaiting_agent = handoff is not None
             if handoff is not None and handoff.status == "assigned":
                 # An agent holds the conversation: the bot is silent; the agent sees it.
-                await self.conversations.save(conv)
+                gate.save(conv)
                 await self._record(key, inbound, [], secret=False, now=now)
                 return TurnResult(held_by_agent=True)
 
@@ -157,7 +158,7 @@ class DialogEngine:
             self._apply(conv, await answer_pending(turn, say, self.router), now)
 
         conv.last_seen = now.timestamp()
-        await self.conversations.save(conv)
+        gate.save(conv)
         await self._record(key, inbound, say.replies, secret=secret, now=now)
         return TurnResult(replies=say.replies, inbound_was_secret=secret, intent=turn.intent)
 

@@ -7,12 +7,43 @@ The one owner of the ``lock:``, ``dedup:`` and ``rate:`` keys of the StateStore.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import AsyncContextManager
 
+from dialogs.conversation import Conversation, ConversationStore
 from dialogs.messages import Inbound, TurnResult
-from dialogs.state.base import StateStore
+from dialogs.state.base import LockedTurn, StateStore
 
 RATE_WINDOW_SECONDS = 60
+
+
+class GateTurn:
+    """One turn inside the gate: what its start found, and what it keeps at its end
+    (written with the lock release, in one step of the StateStore)."""
+
+    def __init__(self, gate: "TurnGate", inbound: Inbound, conversations: ConversationStore, locked: LockedTurn):
+        self._gate = gate
+        self._inbound = inbound
+        self._conversations = conversations
+        self._locked = locked
+        # The stored result of this very channel message, if it was handled already.
+        self.seen: TurnResult | None = (
+            None if locked.once is None else TurnResult.from_dict(json.loads(locked.once), duplicate=True)
+        )
+        self.too_fast = locked.count is not None and locked.count > gate.per_minute
+        # The stored conversation; None when the store does not know it (new, or lost).
+        self.conversation: Conversation | None = (
+            None if self.seen is not None else conversations.parse(inbound.conversation_key, locked.state)
+        )
+
+    def save(self, conversation: Conversation) -> None:
+        self._conversations.stage(self._locked, conversation)
+
+    def remember(self, result: TurnResult) -> None:
+        key = self._gate.dedup_key(self._inbound)
+        if key:
+            self._locked.set(key, self._gate.dumps(result), ttl=self._gate.dedup_ttl)
 
 
 class TurnGate:
@@ -31,6 +62,33 @@ class TurnGate:
         self._lock_wait = lock_wait_seconds
         self._per_minute = messages_per_minute
 
+    @property
+    def per_minute(self) -> int:
+        return self._per_minute
+
+    @property
+    def dedup_ttl(self) -> float:
+        return self._dedup_ttl
+
+    @asynccontextmanager
+    async def enter(self, inbound: Inbound, conversations: ConversationStore) -> AsyncIterator[GateTurn]:
+        """The whole gate in one StateStore step at each end (one Redis round trip
+        each instead of seven): one turn at a time per conversation, the stored
+        result of a re-delivered message, the rate count (a re-delivery is not
+        counted) and the stored conversation; the conversation and the result are
+        kept when the turn ends normally, and nothing when it raises."""
+        key = inbound.conversation_key
+        async with self._store.locked_turn(
+            f"lock:{key}",
+            timeout=self._lock_timeout,
+            wait=self._lock_wait,
+            once_key=self.dedup_key(inbound),
+            counter_key=f"rate:{key}",
+            window=RATE_WINDOW_SECONDS,
+            state_key=conversations.state_key(key),
+        ) as locked:
+            yield GateTurn(self, inbound, conversations, locked)
+
     def one_at_a_time(self, inbound: Inbound) -> AsyncContextManager[None]:
         """Two messages of one subscriber never interleave (across processes with Redis)."""
         return self._store.lock(
@@ -39,20 +97,24 @@ class TurnGate:
 
     async def answered_before(self, inbound: Inbound) -> TurnResult | None:
         """The stored result of this very channel message, if it was handled already."""
-        key = self._dedup_key(inbound)
+        key = self.dedup_key(inbound)
         seen = await self._store.get(key) if key else None
         return None if seen is None else TurnResult.from_dict(json.loads(seen), duplicate=True)
 
     async def remember(self, inbound: Inbound, result: TurnResult) -> None:
-        key = self._dedup_key(inbound)
+        key = self.dedup_key(inbound)
         if key:
-            await self._store.set(key, json.dumps(result.to_dict(), ensure_ascii=False), ttl=self._dedup_ttl)
+            await self._store.set(key, self.dumps(result), ttl=self._dedup_ttl)
 
     async def too_fast(self, inbound: Inbound) -> bool:
         count = await self._store.incr(f"rate:{inbound.conversation_key}", RATE_WINDOW_SECONDS)
         return count > self._per_minute
 
     @staticmethod
-    def _dedup_key(inbound: Inbound) -> str | None:
+    def dumps(result: TurnResult) -> str:
+        return json.dumps(result.to_dict(), ensure_ascii=False)
+
+    @staticmethod
+    def dedup_key(inbound: Inbound) -> str | None:
         # Message ids are unique per chat on some channels (Telegram), not globally.
         return f"dedup:{inbound.conversation_key}:{inbound.message_id}" if inbound.message_id else None

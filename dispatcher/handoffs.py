@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -28,11 +29,18 @@ from reference.directory import DEPARTMENTS
 from dispatcher.clock import Clock, checked_account_number, fit, resolve_now, utc_now
 from dispatcher.errors import UnknownDepartment
 from dispatcher.models import Handoff
+from storage.engine import engine_of
 
 if TYPE_CHECKING:
     from dispatcher.live import ConsoleEvents
 
 OPEN_STATUSES = ("waiting", "assigned")
+
+# The dialog engine asks this for every new conversation: built once, run through Core.
+_OPEN_BY_CONVERSATION = select(Handoff.__table__).where(
+    Handoff.__table__.c.conversation_key == bindparam("conversation_key"),
+    Handoff.__table__.c.status.in_(OPEN_STATUSES),
+)
 
 
 @dataclass(frozen=True)
@@ -61,7 +69,7 @@ class HandoffRecord:
     assigned_at: datetime | None
 
     @classmethod
-    def of(cls, row: Handoff) -> "HandoffRecord":
+    def of(cls, row: Handoff | Row) -> "HandoffRecord":
         return cls(
             id=row.id,
             conversation_key=row.conversation_key,
@@ -82,6 +90,7 @@ class HandoffQueue:
         self, sessions: async_sessionmaker[AsyncSession], *, clock: Clock = utc_now, events: "ConsoleEvents | None" = None
     ) -> None:
         self._sessions = sessions
+        self._engine = engine_of(sessions)
         self._clock = clock
         self.events = events
 
@@ -330,11 +339,10 @@ class HandoffQueue:
     # -- internals ----------------------------------------------------------------------
 
     async def _open(self, conversation_key: str) -> HandoffRecord | None:
-        async with self._sessions() as session:
-            row = await session.scalar(
-                select(Handoff).where(Handoff.conversation_key == conversation_key, Handoff.status.in_(OPEN_STATUSES))
-            )
-            return HandoffRecord.of(row) if row is not None else None
+        async with self._engine.connect() as connection:
+            result = await connection.execute(_OPEN_BY_CONVERSATION, {"conversation_key": conversation_key})
+            row = result.first()
+        return HandoffRecord.of(row) if row is not None else None
 
     async def _ticket(self, record: HandoffRecord, *, already_waiting: bool) -> HandoffTicket:
         position = 0

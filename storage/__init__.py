@@ -3,7 +3,7 @@ base, column types, the engine/session factory, and the UTC clock. Imports none 
 
 from storage.base import Base
 from storage.clock import Clock, utc_now
-from storage.engine import make_engine, make_sessionmaker
+from storage.engine import engine_of, make_engine, make_sessionmaker
 from storage.types import UtcDateTime
 
-__all__ = ["Base", "Clock", "UtcDateTime", "make_engine", "make_sessionmaker", "utc_now"]
+__all__ = ["Base", "Clock", "UtcDateTime", "engine_of", "make_engine", "make_sessionmaker", "utc_now"]

@@ -91,3 +91,10 @@ def _sqlite_wal(dbapi_connection, _record) -> None:
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def engine_of(sessions: async_sessionmaker) -> AsyncEngine:
+    """The engine a sessionmaker is bound to. Reads on a dialog turn's path run on it
+    through SQLAlchemy Core: a pooled connection and plain rows, without a Session,
+    its identity map and ORM object loading (about half of such a read's cost)."""
+    return sessions.kw["bind"]

@@ -11,11 +11,31 @@ Anything a subscriber was promised (callbacks, handoffs) lives in SQL, not here.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import AsyncContextManager, AsyncIterator
 
 
 class LockTimeout(TimeoutError):
     """The per-key lock could not be acquired in time."""
+
+
+@dataclass
+class LockedTurn:
+    """What ``StateStore.locked_turn`` read when it took the lock, and the writes it
+    makes when it gives the lock back."""
+
+    once: str | None  # the value under ``once_key``: this very message was handled already
+    count: int | None  # the counter after this turn's increment; None when ``once`` was found
+    state: str | None  # the value under ``state_key``; None when absent or ``once`` was found
+    writes: list[tuple[str, str, float | None]] = field(default_factory=list)
+
+    def set(self, key: str, value: str, ttl: float | None = None) -> None:
+        """Written when the turn ends normally, before the lock is released; dropped
+        if the turn raises (nothing of a failed turn is remembered)."""
+        if ttl is not None and ttl <= 0:
+            raise ValueError(f"ttl must be positive, got {ttl!r}")
+        self.writes.append((key, value, ttl))
 
 
 class StateStore(ABC):
@@ -48,6 +68,38 @@ class StateStore(ABC):
     def lock(self, key: str, *, timeout: float = 30.0, wait: float = 30.0) -> AsyncContextManager[None]:
         """Hold ``key`` exclusively. ``timeout``: the lock frees itself after that many
         seconds even if the holder died; ``wait``: give up (``LockTimeout``) after that."""
+
+    # -- one turn of a conversation ---------------------------------------------------------
+    @asynccontextmanager
+    async def locked_turn(
+        self,
+        lock_key: str,
+        *,
+        timeout: float,
+        wait: float,
+        once_key: str | None,
+        counter_key: str,
+        window: float,
+        state_key: str,
+    ) -> AsyncIterator[LockedTurn]:
+        """What a dialog turn needs at its start and end, as ``lock`` + ``get`` +
+        ``incr`` + ``get`` then ``set``s inside the lock: take the lock, read
+        ``once_key``; unless it is set, count one in ``counter_key`` (a ``window``
+        like ``incr``) and read ``state_key``. The turn's ``set`` calls are written
+        when the body ends normally, then the lock is released.
+
+        This default composes the primitives; a networked store overrides it to
+        make one round trip at each end (RedisStateStore: a script each)."""
+        async with self.lock(lock_key, timeout=timeout, wait=wait):
+            once = await self.get(once_key) if once_key else None
+            count = state = None
+            if once is None:
+                count = await self.incr(counter_key, window)
+                state = await self.get(state_key)
+            turn = LockedTurn(once, count, state)
+            yield turn
+            for key, value, ttl in turn.writes:
+                await self.set(key, value, ttl)
 
     # -- live events between processes ---------------------------------------------------
     @abstractmethod

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -21,7 +22,7 @@ from redis.exceptions import LockNotOwnedError, RedisError
 
 from dialogs.state._fanout import PubSubFanout
 from dialogs.state._subscription import SubscriberInbox
-from dialogs.state.base import LockTimeout, StateStore
+from dialogs.state.base import LockedTurn, LockTimeout, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,47 @@ end
 return count
 """
 
+# The start of a dialog turn in one round trip (StateStore.locked_turn): the lock
+# (the same SET NX PX with a token as redis-py's Lock, so both exclude each other),
+# then the de-duplication key; unless it is set, the rate counter (as _INCR_IN_WINDOW)
+# and the conversation state. KEYS: lock, counter, state[, once];
+# ARGV: token, lock ms, window ms. Returns false while the lock is held elsewhere.
+_BEGIN_TURN = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+    return false
+end
+if KEYS[4] then
+    local once = redis.call('GET', KEYS[4])
+    if once then
+        return {0, once}
+    end
+end
+local count = redis.call('INCR', KEYS[2])
+if count == 1 or redis.call('PTTL', KEYS[2]) == -1 then
+    redis.call('PEXPIRE', KEYS[2], ARGV[3])
+end
+return {1, count, redis.call('GET', KEYS[3])}
+"""
+
+# The end of a turn in one round trip: its writes, then the lock released if this
+# holder still owns it (as redis-py's Lock.release). KEYS: lock, then one per write;
+# ARGV: token, then per write its value and ttl in ms (0: no expiry).
+# Returns 1 if the lock was released, 0 if it had expired (and maybe been taken).
+_END_TURN = """
+for i = 2, #KEYS do
+    local value, ttl = ARGV[2 * i - 2], tonumber(ARGV[2 * i - 1])
+    if ttl > 0 then
+        redis.call('SET', KEYS[i], value, 'PX', ttl)
+    else
+        redis.call('SET', KEYS[i], value)
+    end
+end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    redis.call('DEL', KEYS[1])
+    return 1
+end
+return 0
+"""
 
 
 def _milliseconds(seconds: float | None) -> int | None:
@@ -78,6 +120,8 @@ class RedisStateStore(StateStore):
         self._ping_timeout = ping_timeout
         self._owns_client = False
         self._incr_in_window = client.register_script(_INCR_IN_WINDOW)
+        self._begin_turn = client.register_script(_BEGIN_TURN)
+        self._end_turn = client.register_script(_END_TURN)
         self._closed = False
 
     @classmethod
@@ -157,6 +201,50 @@ class RedisStateStore(StateStore):
                 await asyncio.shield(lock.release())
             except LockNotOwnedError:
                 log.warning("lock %r was held longer than its timeout (%s s) and had already been freed", key, timeout)
+
+    # -- one turn of a conversation ------------------------------------------------------------
+    @asynccontextmanager
+    async def locked_turn(
+        self,
+        lock_key: str,
+        *,
+        timeout: float,
+        wait: float,
+        once_key: str | None,
+        counter_key: str,
+        window: float,
+        state_key: str,
+    ) -> AsyncIterator[LockedTurn]:
+        """One script at the start and one at the end instead of seven round trips."""
+        if timeout is None or timeout <= 0:
+            raise ValueError(f"lock timeout must be positive, got {timeout!r}")
+        token = uuid.uuid4().hex
+        keys = [self._lock_key(lock_key), self._value_key(counter_key), self._value_key(state_key)]
+        if once_key:
+            keys.append(self._value_key(once_key))
+        args = [token, _milliseconds(timeout), _milliseconds(window)]
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + wait
+        while (opened := await self._begin_turn(keys=keys, args=args)) is None:
+            if loop.time() >= give_up_at:
+                raise LockTimeout(f"lock {lock_key!r} is still held after waiting {wait} s")
+            await asyncio.sleep(min(self._lock_poll_interval, max(0.0, give_up_at - loop.time())))
+        if opened[0] == 0:
+            turn = LockedTurn(once=_text(opened[1]), count=None, state=None)
+        else:
+            turn = LockedTurn(once=None, count=int(opened[1]), state=_text(opened[2]))
+        writes: list[tuple[str, str, float | None]] = []
+        try:
+            yield turn
+            writes = turn.writes
+        finally:
+            # Shielded: a holder cancelled here still frees the lock at once.
+            released = await asyncio.shield(self._end_turn(
+                keys=[keys[0], *(self._value_key(key) for key, _, _ in writes)],
+                args=[token, *(part for _, value, ttl in writes for part in (value, _milliseconds(ttl) or 0))],
+            ))
+            if not released:
+                log.warning("lock %r was held longer than its timeout (%s s) and had already been freed", lock_key, timeout)
 
     # -- live events ------------------------------------------------------------------------------
     async def publish(self, topic: str, message: str) -> None:

@@ -94,3 +94,40 @@ async def test_a_success_forgets_the_wrong_guesses_and_the_code():
 async def test_at_most_three_codes_per_window():
     attempts = LoginAttempts(MemoryStateStore(), VerifyPolicy())
     assert [await attempts.may_send_code("1000001") for _ in range(4)] == [True, True, True, False]
+
+
+async def test_the_gate_in_one_step_reads_and_keeps_the_turn():
+    store = MemoryStateStore()
+    conversations = ConversationStore(store, ttl_seconds=60)
+    turn_gate = gate(store, per_minute=2)
+    inbound = Inbound(channel="webchat", user_id="1", message_id="m1", text="баланс")
+    async with turn_gate.enter(inbound, conversations) as turn:
+        assert (turn.seen, turn.too_fast, turn.conversation) == (None, False, None)
+        turn.save(Conversation(key="webchat:1", city="Уфа"))
+        turn.remember(TurnResult(replies=[Reply("Баланс: 50 ₽")]))
+        assert await conversations.find("webchat:1") is None  # kept when the turn ends
+    assert (await conversations.find("webchat:1")).city == "Уфа"
+
+    async with turn_gate.enter(inbound, conversations) as again:  # the same message re-delivered
+        assert again.seen.duplicate and [r.text for r in again.seen.replies] == ["Баланс: 50 ₽"]
+    following = Inbound(channel="webchat", user_id="1", message_id="m2", text="а в Нальчике?")
+    async with turn_gate.enter(following, conversations) as turn:
+        assert turn.conversation.city == "Уфа" and turn.too_fast is False  # the re-delivery was not counted
+    async with turn_gate.enter(Inbound(channel="webchat", user_id="1", message_id="m3"), conversations) as turn:
+        assert turn.too_fast is True
+
+
+async def test_a_turn_that_fails_inside_the_gate_keeps_nothing():
+    store = MemoryStateStore()
+    conversations = ConversationStore(store, ttl_seconds=60)
+    turn_gate = gate(store)
+    inbound = Inbound(channel="webchat", user_id="1", message_id="m1", text="баланс")
+    with pytest.raises(RuntimeError):
+        async with turn_gate.enter(inbound, conversations) as turn:
+            turn.save(Conversation(key="webchat:1", city="Уфа"))
+            turn.remember(TurnResult(replies=[Reply("Баланс: 50 ₽")]))
+            raise RuntimeError("a skill failed")
+    assert await conversations.find("webchat:1") is None
+    assert await turn_gate.answered_before(inbound) is None  # sending again retries
+    async with turn_gate.enter(inbound, conversations):  # and the lock is free
+        pass

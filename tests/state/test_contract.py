@@ -247,6 +247,144 @@ async def test_waiters_get_the_lock_one_after_another(state_store: StateStore):
     assert sorted(order) == list(range(5))
 
 
+# -- one turn of a conversation (locked_turn) -----------------------------------------------------
+
+
+def turn(state_store: StateStore, *, once: str | None = "dedup:m1", timeout: float = 5, wait: float = 0.5,
+         window: float = 60):
+    return state_store.locked_turn("lock:c", timeout=timeout, wait=wait, once_key=once,
+                                   counter_key="rate:c", window=window, state_key="conv:c")
+
+
+async def test_locked_turn_reads_state_and_counts(state_store: StateStore):
+    await state_store.set("conv:c", "{\"city\": \"Уфа\"}")
+    async with turn(state_store) as first:
+        assert (first.once, first.count, first.state) == (None, 1, "{\"city\": \"Уфа\"}")
+    async with turn(state_store, once="dedup:m2") as second:
+        assert second.count == 2
+    assert 0 < await state_store.ttl("rate:c") <= 60
+
+
+async def test_locked_turn_of_an_unknown_conversation_reads_none(state_store: StateStore):
+    async with turn(state_store, once=None) as opened:
+        assert (opened.once, opened.count, opened.state) == (None, 1, None)
+
+
+async def test_locked_turn_writes_at_the_end_with_their_ttl(state_store: StateStore):
+    async with turn(state_store) as opened:
+        opened.set("conv:c", "new state", ttl=30)
+        opened.set("dedup:m1", "stored result", ttl=0.3)
+        opened.set("plain", "no expiry")
+        assert await state_store.get("conv:c") is None  # not before the turn ends
+    assert await state_store.get("conv:c") == "new state"
+    assert 0 < await state_store.ttl("conv:c") <= 30
+    assert await state_store.ttl("plain") is None
+    await asyncio.sleep(0.45)
+    assert await state_store.get("dedup:m1") is None
+
+
+async def test_locked_turn_finds_a_handled_message_and_does_not_count_it(state_store: StateStore):
+    await state_store.set("conv:c", "state")
+    async with turn(state_store) as opened:
+        opened.set("dedup:m1", "stored result", ttl=60)
+    async with turn(state_store) as again:
+        assert (again.once, again.count, again.state) == ("stored result", None, None)
+    assert await state_store.incr("rate:c", 60) == 2  # the duplicate was not counted
+
+
+async def test_locked_turn_that_raises_writes_nothing_and_frees_the_lock(state_store: StateStore):
+    with pytest.raises(RuntimeError):
+        async with turn(state_store) as opened:
+            opened.set("conv:c", "half-done")
+            raise RuntimeError("skill failed")
+    assert await state_store.get("conv:c") is None
+    async with turn(state_store, wait=0):
+        pass
+
+
+async def test_locked_turn_rejects_a_non_positive_write_ttl(state_store: StateStore):
+    async with turn(state_store) as opened:
+        with pytest.raises(ValueError):
+            opened.set("conv:c", "x", ttl=0)
+
+
+async def test_locked_turns_of_one_conversation_run_one_after_another(state_store: StateStore):
+    inside = 0
+    most = 0
+
+    async def one(n: int) -> None:
+        nonlocal inside, most
+        async with turn(state_store, once=f"dedup:{n}", wait=5) as opened:
+            inside += 1
+            most = max(most, inside)
+            await asyncio.sleep(0.01)
+            opened.set("conv:c", str(opened.count))
+            inside -= 1
+
+    await asyncio.gather(*(one(n) for n in range(5)))
+    assert most == 1
+    assert await state_store.get("conv:c") == "5"
+
+
+async def test_locked_turn_and_lock_exclude_each_other(state_store: StateStore):
+    async with state_store.lock("lock:c", timeout=5, wait=0.2):
+        with pytest.raises(LockTimeout):
+            async with turn(state_store, wait=0.2):
+                pytest.fail("a turn ran while the lock was held")
+    async with turn(state_store):
+        with pytest.raises(LockTimeout):
+            async with state_store.lock("lock:c", timeout=5, wait=0.2):
+                pytest.fail("the lock was taken during a turn")
+
+
+async def test_locked_turn_waits_for_the_holder(state_store: StateStore):
+    async def hold() -> None:
+        async with turn(state_store, once="dedup:a"):
+            await asyncio.sleep(0.2)
+
+    holder = asyncio.create_task(hold())
+    await asyncio.sleep(0.05)
+    started = time.monotonic()
+    async with turn(state_store, once="dedup:b", wait=3) as second:
+        assert time.monotonic() - started >= 0.1
+        assert second.count == 2
+    await holder
+
+
+async def test_locked_turn_of_a_dead_holder_frees_itself(state_store: StateStore):
+    abandoned = turn(state_store, once="dedup:a", timeout=0.3)
+    await abandoned.__aenter__()
+    started = time.monotonic()
+    async with turn(state_store, once="dedup:b", wait=3) as late:
+        assert 0.15 <= time.monotonic() - started < 2
+        late.set("conv:c", "from the new holder")
+        # The late holder leaving must not free the lock the new holder has.
+        await abandoned.__aexit__(None, None, None)
+        with pytest.raises(LockTimeout):
+            async with state_store.lock("lock:c", timeout=5, wait=0.2):
+                pass
+    assert await state_store.get("conv:c") == "from the new holder"
+
+
+async def test_locked_turn_is_released_when_the_holder_is_cancelled(state_store: StateStore):
+    entered = asyncio.Event()
+
+    async def hold() -> None:
+        async with turn(state_store) as opened:
+            opened.set("conv:c", "never")
+            entered.set()
+            await asyncio.sleep(10)
+
+    holder = asyncio.create_task(hold())
+    await entered.wait()
+    holder.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await holder
+    async with turn(state_store, wait=0.5):
+        pass
+    assert await state_store.get("conv:c") is None
+
+
 # -- live events ---------------------------------------------------------------------------------
 
 
