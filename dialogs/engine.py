@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Protocol
 
-from dialogs import payloads
+from dialogs import memory, payloads
 from dialogs.conversation import Conversation, ConversationStore
 from dialogs.events import Event, FormSubmitted, Misunderstood, SecretReceived
 from dialogs.forms import Form, answer_pending
@@ -148,6 +148,9 @@ class DialogEngine:
         say = Responder(self.texts)
 
         events = await decide(self.policies, turn, say, PolicyContext(self.router, self.limits.min_confidence))
+        # What the subscriber named is remembered whichever policy answered (first:
+        # what the skills set, e.g. the verified account's city, comes after and wins).
+        events = memory.named_in(parse, self.services.directory) + events
         secret = awaiting_secret and inbound.text is not None and inbound.payload is None
         if secret:
             events.append(SecretReceived())
@@ -184,6 +187,7 @@ class DialogEngine:
             misunderstood = misunderstood or isinstance(event, Misunderstood)
         if not misunderstood:
             conv.misunderstood_in_row = 0
+        memory.forget_unanswered_offer(conv, events)
 
     async def _record(self, key: str, inbound: Inbound, replies: list[Reply], *, secret: bool, now: datetime) -> None:
         if self.transcript is None:

@@ -91,6 +91,32 @@ class CityRemembered(Event):
 
 
 @dataclass(frozen=True)
+class DepartmentRemembered(Event):
+    department: str
+
+    def apply(self, conv: Conversation, now: float) -> None:
+        conv.department = self.department
+
+
+@dataclass(frozen=True)
+class AccountRemembered(Event):
+    account: str
+
+    def apply(self, conv: Conversation, now: float) -> None:
+        conv.account = self.account
+
+
+@dataclass(frozen=True)
+class Offered(Event):
+    """The reply of this turn offered an action (a payload) a bare «да» accepts."""
+
+    payload: str
+
+    def apply(self, conv: Conversation, now: float) -> None:
+        conv.offer = self.payload
+
+
+@dataclass(frozen=True)
 class Misunderstood(Event):
     def apply(self, conv: Conversation, now: float) -> None:
         conv.misunderstood_in_row += 1
