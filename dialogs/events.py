@@ -32,6 +32,7 @@ class LoggedOut(Event):
     def apply(self, conv: Conversation, now: float) -> None:
         conv.verified_account = None
         conv.verified_at = None
+        conv.account = None  # whoever writes next names their own account
 
 
 @dataclass(frozen=True)

@@ -232,8 +232,8 @@ async def cancel_callback(turn: Turn, say: Responder) -> list[Event]:
 @router.on(IntentIs("callback"))
 async def order_callback(turn: Turn, say: Responder) -> list[Event]:
     initial: dict[str, Any] = {}
-    if turn.entity("department") in turn.services.directory.departments:
-        initial["department"] = turn.entity("department")
+    if turn.known_department():
+        initial["department"] = turn.known_department()
     city = turn.known_city()
     if city is not None:
         initial["city"] = city.name
