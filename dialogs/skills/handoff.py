@@ -6,6 +6,8 @@ understand) gets the place in the queue and an honest wait (``while_waiting``)."
 
 from __future__ import annotations
 
+import re
+
 from dialogs import payloads
 from dialogs.events import Event, HandoffQueued, Offered
 from dialogs.policies import PolicyContext
@@ -83,13 +85,28 @@ async def handoff_after_misunderstanding(turn: Turn, say: Responder, ctx: Policy
     )
 
 
-while_waiting = SkillRouter("policy: status while waiting for an agent")
+# «ну что там?», «скоро?», «долго ещё ждать?», «когда ответят?»: asked while queued
+# these mean the queue, whatever the NLU guesses («когда ответят» reads like a
+# balance question to it).
+HOW_LONG = re.compile(
+    r"(\bчто\s+там\b|\bскоро\b|\bдолго\b|\bсколько\s+(ещ[её]\s+)?ждать\b|\bкогда\s+(же\s+)?(ответ|подключ|позов)\w*|"
+    r"\bгде\s+(же\s+)?(все|вс[её]|ответ)\b|^\s*(ау|ну|алло|эй)\s*[?!.]*\s*$)",
+    re.IGNORECASE,
+)
+
+asks_about_the_queue = SkillRouter("policy: «ну что там?» while waiting for an agent")
+while_waiting = SkillRouter("policy: not understood while waiting for an agent")
 
 
 def waiting_for_agent(turn: Turn) -> bool:
     return turn.conversation.awaiting_agent
 
 
+def asks_how_long(turn: Turn) -> bool:
+    return turn.inbound.payload is None and bool(HOW_LONG.search(turn.text))
+
+
+@asks_about_the_queue.on(waiting_for_agent, asks_how_long)
 @while_waiting.on(waiting_for_agent)
 async def say_place_in_queue(turn: Turn, say: Responder, ctx: PolicyContext) -> list[Event] | None:
     """Not understood while queued («ну что там?», «скоро?»): the place in the queue

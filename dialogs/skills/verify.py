@@ -214,9 +214,7 @@ async def ensure_verified(turn: Turn, say: Responder) -> list[Event] | None:
     if by_phone is not None:
         return events + by_phone
     say.say("verify.needed")
-    # «войти» starts afresh (perhaps with another account): only the one named now.
-    initial = {"account": turn.entity("account")} if turn.entity("account") else {}
-    return events + await VERIFY_FORM.start(turn, say, initial)
+    return events + await VERIFY_FORM.start(turn, say, account_known(turn, say))
 
 
 @router.on(IntentIs("verify"))
@@ -228,7 +226,9 @@ async def start_verification(turn: Turn, say: Responder) -> list[Event]:
     by_phone = await verify_by_vouched_phone(turn, say)
     if by_phone is not None:
         return events + by_phone
-    return events + await VERIFY_FORM.start(turn, say, account_known(turn, say))
+    # «войти» starts afresh (perhaps with another account): only the one named now.
+    initial = {"account": turn.entity("account")} if turn.entity("account") else {}
+    return events + await VERIFY_FORM.start(turn, say, initial)
 
 
 @router.on(IntentIs("password_reset"))

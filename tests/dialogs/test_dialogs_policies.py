@@ -51,6 +51,7 @@ def test_policies_run_in_the_documented_order():
         forms.answer_or_leave_the_form,
         menu.answer_a_stale_button,
         confirm.accept_or_decline,
+        handoff.say_place_in_queue,
         policies.answer_with_skills,
         follow_up.answer_follow_up,
         handoff.say_place_in_queue,
