@@ -133,6 +133,8 @@ class DialogEngine:
             conv.awaiting_agent = handoff is not None
             if handoff is not None and handoff.status == "assigned":
                 # An agent holds the conversation: the bot is silent; the agent sees it.
+                # (A «да» later answers the agent, never an offer the bot made before.)
+                conv.offer = None
                 await self.conversations.save(conv)
                 await self._record(key, inbound, [], secret=False, now=now)
                 return TurnResult(held_by_agent=True)

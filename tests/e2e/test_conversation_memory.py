@@ -57,6 +57,21 @@ async def test_yes_to_a_call_back_when_the_department_is_closed(stack, chat):
     assert "Абонентский отдел, Москва" in chat.text
 
 
+async def test_an_agent_in_between_forgets_the_bots_offer(stack, chat):
+    stack.clock.now = datetime(2026, 11, 18, 19, 0, tzinfo=timezone.utc)  # 22:00 Moscow
+    await chat.login("1000001", "demo1")
+    await chat.send("оператор")
+    assert "Хотите, перезвоним" in chat.text
+    handoffs = stack.container.handoffs
+    record = await handoffs.current(f"webchat:{chat.session_id}")
+    assert await handoffs.claim(record.id, "agent-anna")
+    assert await chat.send("здравствуйте") == []  # the agent answers, not the bot
+    assert await handoffs.close(record.id, "agent-anna")
+    await chat.send("да")
+    assert "номер из договора" not in chat.text
+    assert NOT_UNDERSTOOD in chat.text
+
+
 # -- follow-ups: «а в воскресенье?» -----------------------------------------------------------------
 async def test_office_hours_then_sunday(chat):
     await chat.send("часы работы в москве")
