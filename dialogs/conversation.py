@@ -27,12 +27,20 @@ class Conversation:
     pending_intent: str | None = None
     pending_entities: dict = field(default_factory=dict)
     city: str | None = None  # a city the subscriber named or their account's city
+    # A department and an account number named earlier, whatever skill answered:
+    # used again instead of asking (dialogs/memory.py).
+    department: str | None = None
+    account: str | None = None
     misunderstood_in_row: int = 0
     # Queued for agents (or held by one): the engine checks the handoff before answering.
     awaiting_agent: bool = False
     # The last request answered: a follow-up naming only a city («а в Уфе?») continues it.
     last_intent: str | None = None
     last_seen: float | None = None
+    # The action the last reply offered («Подключить доверительный платёж?»), as a
+    # button payload: a bare «да» next turn does it, «нет» declines. Only the very
+    # next turn may answer it (the engine forgets it after any other turn).
+    offer: str | None = None
 
     @property
     def is_verified(self) -> bool:

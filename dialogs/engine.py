@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Protocol
 
-from dialogs import payloads
+from dialogs import memory, payloads
 from dialogs.conversation import Conversation, ConversationStore
 from dialogs.events import Event, FormSubmitted, Misunderstood, SecretReceived
 from dialogs.forms import Form, answer_pending
@@ -134,6 +134,8 @@ class DialogEngine:
             conv.awaiting_agent = handoff is not None
             if handoff is not None and handoff.status == "assigned":
                 # An agent holds the conversation: the bot is silent; the agent sees it.
+                # (A «да» later answers the agent, never an offer the bot made before.)
+                conv.offer = None
                 gate.save(conv)
                 await self._record(key, inbound, [], secret=False, now=now)
                 return TurnResult(held_by_agent=True)
@@ -149,6 +151,9 @@ class DialogEngine:
         say = Responder(self.texts)
 
         events = await decide(self.policies, turn, say, PolicyContext(self.router, self.limits.min_confidence))
+        # What the subscriber named is remembered whichever policy answered (first:
+        # what the skills set, e.g. the verified account's city, comes after and wins).
+        events = memory.named_in(parse, self.services.directory) + events
         secret = awaiting_secret and inbound.text is not None and inbound.payload is None
         if secret:
             events.append(SecretReceived())
@@ -185,6 +190,7 @@ class DialogEngine:
             misunderstood = misunderstood or isinstance(event, Misunderstood)
         if not misunderstood:
             conv.misunderstood_in_row = 0
+        memory.forget_unanswered_offer(conv, events)
 
     async def _record(self, key: str, inbound: Inbound, replies: list[Reply], *, secret: bool, now: datetime) -> None:
         if self.transcript is None:

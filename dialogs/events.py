@@ -32,6 +32,7 @@ class LoggedOut(Event):
     def apply(self, conv: Conversation, now: float) -> None:
         conv.verified_account = None
         conv.verified_at = None
+        conv.account = None  # whoever writes next names their own account
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,32 @@ class CityRemembered(Event):
 
     def apply(self, conv: Conversation, now: float) -> None:
         conv.city = self.city
+
+
+@dataclass(frozen=True)
+class DepartmentRemembered(Event):
+    department: str
+
+    def apply(self, conv: Conversation, now: float) -> None:
+        conv.department = self.department
+
+
+@dataclass(frozen=True)
+class AccountRemembered(Event):
+    account: str
+
+    def apply(self, conv: Conversation, now: float) -> None:
+        conv.account = self.account
+
+
+@dataclass(frozen=True)
+class Offered(Event):
+    """The reply of this turn offered an action (a payload) a bare «да» accepts."""
+
+    payload: str
+
+    def apply(self, conv: Conversation, now: float) -> None:
+        conv.offer = self.payload
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,14 @@ why the value is wrong) and ``ask_<slot>`` (the question). ``submit`` runs once
 every required slot is filled.
 
 ``waiting_form`` is the turn policy that feeds a turn to the form waiting for an
-answer, or leaves the form when the turn is a new request.
+answer, answers a question asked aside («где ближайший терминал?» while the account
+number is asked) and asks again, or leaves the form when the turn is a new request.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, Callable
 
 from dialogs.events import (
     Event,
@@ -156,6 +157,24 @@ class FormAborted(Exception):
     (e.g. an account locked after too many wrong guesses)."""
 
 
+# -- questions answered aside ---------------------------------------------------------------
+# intent → when its skill may answer in the middle of a form (and leave the form as it
+# is). Registered by the skills: only those that answer at once, with no form and no
+# effect of their own (where to pay, office hours of a known city, the app).
+_ASIDE: dict[str, Callable[[Turn], bool]] = {}
+
+
+def answered_aside(intent: str, when: Callable[[Turn], bool] = lambda turn: True) -> None:
+    """Register: a question of ``intent`` asked during a form is answered, and the form
+    asks its pending question again."""
+    _ASIDE[intent] = when
+
+
+def is_digression(turn: Turn) -> bool:
+    when = _ASIDE.get(turn.intent)
+    return when is not None and when(turn)
+
+
 # -- the turn policy -------------------------------------------------------------------------
 waiting_form = SkillRouter("policy: the waiting form")
 
@@ -178,6 +197,11 @@ async def answer_or_leave_the_form(turn: Turn, say: Responder, ctx: PolicyContex
         events = await form.resume(turn, say)
         if events is not None:
             return events
+        asked = conversation.requested_slot
+        # A question typed aside. (While a secret is awaited nothing was read — the NLU
+        # never saw the text —, so none is found; a pressed button is a new request.)
+        if asked and asked not in form.secret_slots and ctx.confident(turn.parse) and is_digression(turn):
+            return await answer_aside(form, asked, turn, say, ctx)
         if conversation.requested_slot and not ctx.confident(turn.parse):
             # The answer did not fit the question: ask again, the form stays.
             await form.not_understood(conversation.requested_slot, turn, say, dict(conversation.form_slots))
@@ -187,6 +211,14 @@ async def answer_or_leave_the_form(turn: Turn, say: Responder, ctx: PolicyContex
     conversation.active_form = None
     ctx.carry(FormDeactivated(), PendingIntentSet(None))
     return None
+
+
+async def answer_aside(form: Form, asked: str, turn: Turn, say: Responder, ctx: PolicyContext) -> list[Event]:
+    """Answer the question asked aside, then the form's pending question again."""
+    events = await ctx.answer(turn, say) or []
+    say.say("form.back_to_question")
+    await form.ask(asked, turn, say, dict(turn.conversation.form_slots))
+    return events + [SlotRequested(asked)]
 
 
 async def answer_pending(turn: Turn, say: Responder, skills: SkillRouter) -> list[Event]:

@@ -69,6 +69,8 @@ class HandoffRequests(Protocol):
 
     async def current(self, conversation_key: str) -> HandoffRecord | None: ...
 
+    async def position(self, conversation_key: str) -> HandoffTicket | None: ...
+
 
 @dataclass(frozen=True)
 class VerifyPolicy:
@@ -118,3 +120,11 @@ class Turn:
     def known_city(self) -> City | None:
         """The city named now, else the one remembered for this conversation."""
         return self.services.directory.city(self.entity("city") or self.conversation.city)
+
+    def known_department(self) -> str | None:
+        """The department named now, else the one named earlier in the conversation."""
+        departments = self.services.directory.departments
+        for candidate in (self.entity("department"), self.conversation.department):
+            if candidate in departments:
+                return candidate
+        return None

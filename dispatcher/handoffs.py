@@ -154,6 +154,12 @@ class HandoffQueue:
         """The conversation's open handoff (waiting or assigned), if any."""
         return await self._open(conversation_key)
 
+    async def position(self, conversation_key: str) -> HandoffTicket | None:
+        """Where the conversation's open handoff stands now (its place among the
+        waiting ones of its queue; 0 once an agent took it); None when there is none."""
+        record = await self._open(conversation_key)
+        return None if record is None else await self._ticket(record, already_waiting=True)
+
     async def withdraw(self, conversation_key: str, *, now: datetime | None = None) -> bool:
         """The subscriber no longer waits for a human: close a still-waiting handoff.
 

@@ -9,6 +9,7 @@ from dialogs.skills import (
     balance,
     cabinet,
     callback,
+    confirm,
     contract_termination,
     follow_up,
     handoff,
@@ -60,8 +61,11 @@ def build_turn_policies() -> SkillRouter:
         verify.shared_phone,  # a shared contact logs in, even in the middle of the login form
         forms.waiting_form,  # an answer to the question asked; a new request leaves the form
         menu.stale_button,  # an answer nobody asked for
+        confirm.yes_or_no,  # «да» / «нет» to what the last reply offered
+        handoff.asks_about_the_queue,  # «ну что там?» while queued: the place in the queue
         policies.skills,  # the skill for what the NLU is sure of
-        follow_up.follow_up,  # «а в Уфе?» continues the last request
+        follow_up.follow_up,  # «а в Уфе?», «а в воскресенье?» continue the last request
+        handoff.while_waiting,  # anything else not understood while queued: the same
         handoff.after_misunderstandings,  # not understood again: an agent
         menu.not_understood,  # not understood
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from billing.port import AccountCard, AccountStatus
 from dialogs import formatting, payloads
-from dialogs.events import Event
+from dialogs.events import Event, Offered
 from dialogs.responder import Responder
 from dialogs.router import IntentIs, SkillRouter
 from dialogs.skills.verify import ensure_verified
@@ -54,7 +54,8 @@ async def show_balance(turn: Turn, say: Responder) -> list[Event]:
     buttons = []
     shortfall = card.monthly_fee - card.balance
     text = render_card(card, turn, say)
-    if shortfall > 0 and card.status != AccountStatus.FROZEN:
+    offers_trust = shortfall > 0 and card.status != AccountStatus.FROZEN
+    if offers_trust:
         text += "\n\n" + say.text("balance.shortfall", amount=formatting.money(shortfall))
         buttons = [
             say.button("buttons.how_to_pay", payloads.make("payment_methods")),
@@ -63,4 +64,4 @@ async def show_balance(turn: Turn, say: Responder) -> list[Event]:
     else:
         buttons = [say.button("buttons.menu", payloads.MENU)]
     say.say_text(text, buttons=buttons)
-    return []
+    return [Offered(payloads.make("trust_payment"))] if offers_trust else []

@@ -11,10 +11,12 @@ from dialogs import formatting, payloads
 from dialogs.events import Event
 from dialogs.messages import Button
 from dialogs.responder import Responder
+from dialogs.forms import answered_aside
 from dialogs.router import IntentIs, SkillRouter
 from dialogs.turn import Turn
 
 router = SkillRouter("cabinet")
+answered_aside("cabinet_access")  # asked in the middle of a form: answered, the form goes on
 
 # Which part of the question, by the words used; the first that matches wins.
 TOPIC_WORDS: tuple[tuple[str, re.Pattern], ...] = (

@@ -13,6 +13,7 @@ import phonenumbers
 from dialogs import formatting, payloads
 from dialogs.events import Event
 from dialogs.forms import SKIPPED, Form, is_new_request
+from dialogs.skills import follow_up
 from dialogs.skills.ask_city import CitySlot
 from dialogs.responder import Responder
 from dialogs.router import IntentIs, SkillRouter
@@ -21,6 +22,7 @@ from dialogs.turn import Turn
 from dispatcher.schedule import next_opening
 
 router = SkillRouter("callback")
+follow_up.continued_by("callback", "department")  # «а из техподдержки?»
 
 CANCEL_WORDS = re.compile(r"\b(отмен\w*|не\s+(нужн|надо)\w*|cancel)\b", re.IGNORECASE)
 CONTRACT_PHONE = "contract"
@@ -230,8 +232,8 @@ async def cancel_callback(turn: Turn, say: Responder) -> list[Event]:
 @router.on(IntentIs("callback"))
 async def order_callback(turn: Turn, say: Responder) -> list[Event]:
     initial: dict[str, Any] = {}
-    if turn.entity("department") in turn.services.directory.departments:
-        initial["department"] = turn.entity("department")
+    if turn.known_department():
+        initial["department"] = turn.known_department()
     city = turn.known_city()
     if city is not None:
         initial["city"] = city.name

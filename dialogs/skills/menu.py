@@ -23,6 +23,15 @@ router = SkillRouter("menu")
 CANCEL_TEXT = re.compile(r"^\s*(отмена|отменить|стоп|хватит|назад|в меню|меню|cancel|stop|menu)\s*[.!]*\s*$", re.I)
 
 
+GOODBYE_WORDS = re.compile(
+    r"\b(пока|покеда|до\s*свидан\w*|досвидан\w*|всего\s+(доброго|хорошего)|до\s+встречи|"
+    r"хорошего\s+(дня|вечера)|доброй\s+ночи|спокойной\s+ночи|бывай\w*|прощай\w*|bye|goodbye|poka)\b",
+    re.IGNORECASE,
+)
+
+THANKS_WORDS = re.compile(r"\b(спасиб\w*|спс|благодар\w*|пасиб\w*|thanks?|thx|spasibo)\b", re.IGNORECASE)
+
+
 def main_menu(say: Responder, turn: Turn) -> list[Button]:
     buttons = [
         say.button("buttons.balance", payloads.make("balance")),
@@ -56,9 +65,18 @@ async def help_(turn: Turn, say: Responder) -> list[Event]:
     return []
 
 
+def says_goodbye(text: str) -> bool:
+    """The NLU has one intent for thanks and goodbye (they are said alike, often
+    together); the words tell which one to answer: «спасибо, пока» is a goodbye."""
+    return bool(GOODBYE_WORDS.search(text))
+
+
 @router.on(IntentIs("thanks_bye"))
 async def thanks_bye(turn: Turn, say: Responder) -> list[Event]:
-    say.say("menu.bye")
+    if not says_goodbye(turn.text):
+        say.say("menu.thanks")
+    else:
+        say.say("menu.thanks_bye" if THANKS_WORDS.search(turn.text) else "menu.bye")
     return []
 
 

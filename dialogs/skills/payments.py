@@ -5,10 +5,14 @@ from __future__ import annotations
 from dialogs import payloads
 from dialogs.events import Event
 from dialogs.responder import Responder
+from dialogs.forms import answered_aside
 from dialogs.router import HasEntity, IntentIs, SkillRouter
+from dialogs.skills import follow_up
 from dialogs.turn import Turn
 
 router = SkillRouter("payments")
+follow_up.continued_by("payment_methods", "payment_method")  # «а картой?»
+answered_aside("payment_methods")  # «где ближайший терминал?» while a form waits
 
 
 @router.on(IntentIs("payment_methods"), HasEntity("payment_method"))

@@ -6,10 +6,12 @@ from __future__ import annotations
 from dialogs import formatting, payloads
 from dialogs.events import Event
 from dialogs.responder import Responder
+from dialogs.forms import answered_aside
 from dialogs.router import IntentIs, SkillRouter
 from dialogs.turn import Turn
 
 router = SkillRouter("security")
+answered_aside("security")  # asked in the middle of a form: answered, the form goes on
 
 
 @router.on(IntentIs("security"))

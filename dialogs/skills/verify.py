@@ -193,6 +193,17 @@ async def verify_by_vouched_phone(turn: Turn, say: Responder) -> list[Event] | N
     )
 
 
+def account_known(turn: Turn, say: Responder) -> dict:
+    """The account named now, or earlier in the conversation (said so: the subscriber
+    may want another one)."""
+    if turn.entity("account"):
+        return {"account": turn.entity("account")}
+    if turn.conversation.account:
+        say.say("verify.remembered_account", account=turn.conversation.account)
+        return {"account": turn.conversation.account}
+    return {}
+
+
 async def ensure_verified(turn: Turn, say: Responder) -> list[Event] | None:
     """None if the subscriber is verified; else the events that start verification
     and remember what they asked for, to resume it afterwards."""
@@ -203,8 +214,7 @@ async def ensure_verified(turn: Turn, say: Responder) -> list[Event] | None:
     if by_phone is not None:
         return events + by_phone
     say.say("verify.needed")
-    initial = {"account": turn.entity("account")} if turn.entity("account") else {}
-    return events + await VERIFY_FORM.start(turn, say, initial)
+    return events + await VERIFY_FORM.start(turn, say, account_known(turn, say))
 
 
 @router.on(IntentIs("verify"))
@@ -216,9 +226,8 @@ async def start_verification(turn: Turn, say: Responder) -> list[Event]:
     by_phone = await verify_by_vouched_phone(turn, say)
     if by_phone is not None:
         return events + by_phone
-    initial: dict = {}
-    if turn.entity("account"):
-        initial["account"] = turn.entity("account")
+    # «войти» starts afresh (perhaps with another account): only the one named now.
+    initial = {"account": turn.entity("account")} if turn.entity("account") else {}
     return events + await VERIFY_FORM.start(turn, say, initial)
 
 

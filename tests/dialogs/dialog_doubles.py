@@ -59,6 +59,9 @@ class RecordingHandoffs:
     async def current(self, conversation_key: str):
         return None
 
+    async def position(self, conversation_key: str):
+        return None
+
 
 @dataclass
 class RecordingCallbacks:

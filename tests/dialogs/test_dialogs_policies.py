@@ -20,7 +20,7 @@ from dialogs.events import (
 from dialogs.nlu.base import ParseResult
 from dialogs.policies import decide
 from dialogs.router import SkillRouter
-from dialogs.skills import build_turn_policies, follow_up, handoff, menu, verify
+from dialogs.skills import build_turn_policies, confirm, follow_up, handoff, menu, verify
 from dialogs.skills.ask_city import ASK_CITY_FORM
 from dialogs.skills.callback import CALLBACK_FORM
 from dialogs.skills.verify import VERIFY_FORM
@@ -50,8 +50,11 @@ def test_policies_run_in_the_documented_order():
         verify.log_in_with_shared_phone,
         forms.answer_or_leave_the_form,
         menu.answer_a_stale_button,
+        confirm.accept_or_decline,
+        handoff.say_place_in_queue,
         policies.answer_with_skills,
         follow_up.answer_follow_up,
+        handoff.say_place_in_queue,
         handoff.handoff_after_misunderstanding,
         menu.say_not_understood,
     ]
