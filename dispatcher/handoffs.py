@@ -154,7 +154,7 @@ class HandoffQueue:
         """The conversation's open handoff (waiting or assigned), if any."""
         return await self._open(conversation_key)
 
-    async def position(self, conversation_key: str) -> HandoffTicket | None:
+    async def standing(self, conversation_key: str) -> HandoffTicket | None:
         """Where the conversation's open handoff stands now (its place among the
         waiting ones of its queue; 0 once an agent took it); None when there is none."""
         record = await self._open(conversation_key)

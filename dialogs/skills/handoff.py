@@ -114,7 +114,7 @@ async def say_place_in_queue(turn: Turn, say: Responder, ctx: PolicyContext) -> 
     offered instead of waiting. Not a misunderstanding."""
     handoffs = turn.services.handoffs
     record = await handoffs.current(turn.conversation.key)
-    ticket = await handoffs.position(turn.conversation.key)
+    ticket = await handoffs.standing(turn.conversation.key)
     if record is None or ticket is None or ticket.status != "waiting":
         return None  # taken or closed meanwhile: the usual answer
     waited = max(0, int((turn.now - record.created_at).total_seconds() // 60))

@@ -136,7 +136,7 @@ class WaitingHandoffs:
             assigned_to=None, assigned_at=None,
         )
 
-    async def position(self, conversation_key: str) -> HandoffTicket:
+    async def standing(self, conversation_key: str) -> HandoffTicket:
         return HandoffTicket(id=1, position=self.position_in_queue if self.status == "waiting" else 0,
                              already_waiting=True, status=self.status, assigned_to=None)
 
