@@ -35,9 +35,10 @@ def children(pid: int) -> list[int]:
 
 
 def serve(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    # Its own session: a failing test kills the whole group (gunicorn and its workers).
     return subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", *args],
-        cwd=tmp_cwd(log), env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        cwd=tmp_cwd(log), env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
     )
 
 
@@ -103,7 +104,7 @@ async def test_two_workers_share_one_database_and_redis(tmp_path):
             assert "Traceback" not in log.read_text()
         finally:
             if process.poll() is None:
-                process.kill()
+                os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
 
 
