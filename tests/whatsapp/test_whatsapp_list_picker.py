@@ -18,6 +18,7 @@ import pytest
 from app.settings import Settings
 from bots.whatsapp import channel_from_settings
 from bots.whatsapp.config import WhatsAppConfig, parse_list_pickers
+from bots.whatsapp.form import parse_inbound
 from bots.whatsapp.rendering import LIST_ITEM_TITLE_LIMIT, WhatsAppRenderer
 from bots.whatsapp.texts import LIST_BUTTON, MENU_PROMPT
 from dialogs.messages import Button, Reply
@@ -68,11 +69,22 @@ def item_titles(message: SentMessage) -> list[str]:
     return [item["item"] for item in message.list_picker["items"]]
 
 
-async def pick(wa: WhatsAppHarness, message: SentMessage, title: str, **extra: str) -> str:
-    """The subscriber taps ``title`` in the list picker ``message`` (Twilio's webhook)."""
+def choice_form(message: SentMessage, title: str, **extra: str) -> dict[str, str]:
+    """Twilio's webhook for the subscriber tapping ``title`` in the list picker ``message``."""
     item = next(i for i in message.list_picker["items"] if i["item"] == title)
-    form = inbound_form(SUBSCRIBER, title, ListId=item["id"], ListTitle=title, MessageType="interactive", **extra)
-    return joined([m.text for m in await wa.deliver(form)])
+    return inbound_form(SUBSCRIBER, title, ListId=item["id"], ListTitle=title, MessageType="interactive", **extra)
+
+
+async def pick(wa: WhatsAppHarness, message: SentMessage, title: str, **extra: str) -> str:
+    return joined([m.text for m in await wa.deliver(choice_form(message, title, **extra))])
+
+
+async def payload_of(wa: WhatsAppHarness, form: dict[str, str]) -> str | None:
+    """What the engine gets for ``form`` (the Body alone would often be understood as
+    text too, so the journeys check the choice resolves to the button's payload)."""
+    inbound = await wa.channel.inbound_of(parse_inbound(form))
+    assert inbound.payload is None or inbound.text is None
+    return inbound.payload
 
 
 # -- settings -------------------------------------------------------------------------------------------
@@ -148,12 +160,18 @@ async def test_menus_of_six_and_ten_go_as_list_pickers_and_a_choice_runs_its_but
     assert all(len(title) <= LIST_ITEM_TITLE_LIMIT for title in item_titles(menu))
     assert len({item["id"] for item in picker["items"]}) == 6  # unique ids
 
+    # The item's id resolves to its button's payload (the 2nd of the menu).
+    expected = await wa.channel.state.payload_for_digit(SUBSCRIBER, "2")
+    assert expected and await payload_of(wa, choice_form(menu, "Как оплатить")) == expected
     answer = await pick(wa, menu, "Как оплатить")
     assert "без комиссии" in answer
     methods = wa.api.messages[-1]
     assert methods.content_sid == LIST_SIDS[10] and len(item_titles(methods)) == 10
     assert "Бонусными баллами" in item_titles(methods)
 
+    last = choice_form(methods, "Бонусными баллами")
+    expected = await wa.channel.state.payload_for_digit(SUBSCRIBER, "10")
+    assert expected and await payload_of(wa, last) == expected
     steps = await pick(wa, methods, "Бонусными баллами")
     assert "балл" in steps.lower() and steps != answer
 
@@ -164,6 +182,8 @@ async def test_a_list_choice_also_carrying_button_payload_runs_once(wa_lists):
     await wa.say("привет")
     menu = wa.api.messages[-1]
     balance_id = next(i["id"] for i in menu.list_picker["items"] if i["item"] == "Баланс")
+    both = choice_form(menu, "Баланс", ButtonPayload=balance_id, ButtonText="Баланс")
+    assert await payload_of(wa, both) == await payload_of(wa, choice_form(menu, "Баланс")) is not None
     answer = await pick(wa, menu, "Баланс", ButtonPayload=balance_id, ButtonText="Баланс")
     assert "Баланс: 50" in answer
 
@@ -174,6 +194,7 @@ async def test_a_stale_list_id_is_read_as_its_title(wa_lists):
     stale = inbound_form(
         SUBSCRIBER, "Как оплатить", ListId="deadbeef.2", ListTitle="Как оплатить", MessageType="interactive"
     )
+    assert await payload_of(wa, stale) is None
     assert "без комиссии" in joined([m.text for m in await wa.deliver(stale)])
     # An id of a shape we never send is read as the title too.
     odd = inbound_form(SUBSCRIBER, "", ListId="payment-methods", ListTitle="Офисы и часы работы", MessageType="interactive")
