@@ -22,7 +22,13 @@ from bots.whatsapp.form import parse_inbound
 from bots.whatsapp.rendering import LIST_ITEM_TITLE_LIMIT, WhatsAppRenderer
 from bots.whatsapp.texts import LIST_BUTTON, MENU_PROMPT
 from dialogs.messages import Button, Reply
-from tests.doubles.twilio_api import ACCOUNT_SID, AUTH_TOKEN, ContentTemplate, FakeTwilioApi, SentMessage
+from tests.doubles.twilio_api import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    ContentTemplate,
+    FakeTwilioApi,
+    SentMessage,
+)
 from tests.whatsapp.harness import (
     QUICK_REPLY_SIDS,
     SUBSCRIBER,
