@@ -128,6 +128,7 @@ class Settings(BaseSettings):
     twilio_content_sid_quick_reply_1: str | None = None
     twilio_content_sid_quick_reply_2: str | None = None
     twilio_content_sid_quick_reply_3: str | None = None
+    twilio_content_sid_list_picker: str | None = None  # twilio/list-picker by item count: "4=HX…,10=HX…" (README)
     # An approved template for messages after the 24-hour window closed (agents' messages):
     # the text goes into the variable named below. Unset: such messages fail, the agent is told.
     twilio_content_sid_window: str | None = None

@@ -43,8 +43,8 @@ class WhatsAppChannel(Channel):
 
     def __init__(self, config: WhatsAppConfig, *, concurrency: int = 16) -> None:
         self.config = config
-        # Buttons travel only as quick-reply templates; without them a numbered menu.
-        self.max_buttons = 3 if config.has_quick_replies else 0  # type: ignore[misc]
+        # Buttons travel only as Content templates (quick replies, list pickers); without them a numbered menu.
+        self.max_buttons = config.max_buttons  # type: ignore[misc]
         self.signature = TwilioSignature(config.auth_token, config.public_base_url)
         self.rest = TwilioRest(config.account_sid, config.auth_token, config.api_base)
         self.renderer = WhatsAppRenderer(config)

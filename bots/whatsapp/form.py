@@ -32,7 +32,8 @@ class InboundMessage:
     body: str = ""
     profile_name: str | None = None
     num_media: int = 0
-    button_payload: str | None = None  # the id of a pressed quick reply
+    # The id and title of a pressed quick reply or a chosen list-picker item.
+    button_payload: str | None = None
     button_text: str | None = None
 
 
@@ -89,8 +90,10 @@ def parse_inbound(form: Mapping[str, Any]) -> InboundMessage:
         body=(_text(form, "Body") or "")[:MAX_TEXT],
         profile_name=_text(form, "ProfileName") or None,
         num_media=int(num_media_text),
-        button_payload=_text(form, "ButtonPayload") or None,
-        button_text=_text(form, "ButtonText") or None,
+        # A list-picker choice comes as ListId / ListTitle (some accounts also send
+        # ButtonPayload): both are answers to buttons we sent and resolve the same way.
+        button_payload=_text(form, "ButtonPayload") or _text(form, "ListId") or None,
+        button_text=_text(form, "ButtonText") or _text(form, "ListTitle") or None,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 # -- to subscribers -----------------------------------------------------------------------------
 MENU_PROMPT = "Ответьте цифрой:"
 MENU_LINE = "{number} — {title}"
+LIST_BUTTON = "Выбрать"  # the button that opens a list picker (WhatsApp: at most 20 characters)
 MEDIA_NOTE = (
     "Спасибо! Пока я понимаю только текст: фото, голосовые сообщения и файлы не читаю. "
     "Напишите, пожалуйста, ваш вопрос словами или отправьте «меню»."

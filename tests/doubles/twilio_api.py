@@ -12,6 +12,11 @@ against it by pointing ``TWILIO_API_BASE`` at ``api.base_url``:
   ``more_info``, ``status``): 401/20003 for wrong credentials, 404/20404 for another
   account, 400/21602 without a body or content, 400/21617 for a body over 1,600
   characters, 400/21604 or 21603 without ``To`` / ``From``;
+* Content templates (``contents``: SID → the ``types`` object of a Content resource, as
+  created through the Content API): a message with a known ``ContentSid`` is rendered
+  the way Twilio does it — ``{{key}}`` replaced by ``ContentVariables``, a variable not
+  given falls back to the template's sample — into ``SentMessage.rendered``; an
+  unknown SID is accepted unrendered (the quick-reply tests register none);
 * failures on demand: ``fail_next(status=400, code=63016)`` answers the next create
   with that error (429 and 5xx too); ``stall_next(seconds)`` delays it.
 
@@ -24,6 +29,7 @@ import asyncio
 import base64
 import itertools
 import json
+import re
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -53,10 +59,34 @@ ERROR_MESSAGES = {
 }
 
 
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
+
+
+def render_content(types: Any, variables: dict[str, str], samples: dict[str, str]) -> Any:
+    """A Content template's ``types`` with every ``{{key}}`` substituted."""
+    if isinstance(types, str):
+        return PLACEHOLDER.sub(lambda m: variables.get(m.group(1), samples.get(m.group(1), m.group(0))), types)
+    if isinstance(types, list):
+        return [render_content(item, variables, samples) for item in types]
+    if isinstance(types, dict):
+        return {key: render_content(value, variables, samples) for key, value in types.items()}
+    return types
+
+
+@dataclass(frozen=True)
+class ContentTemplate:
+    """A Content resource: its ``types`` (e.g. ``{"twilio/list-picker": {...}}``) and
+    the sample ``variables`` Twilio falls back to."""
+
+    types: dict[str, Any]
+    variables: dict[str, str] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class SentMessage:
     sid: str
     form: dict[str, str]
+    rendered: dict[str, Any] | None = None  # the template's types as the subscriber gets them
 
     @property
     def to(self) -> str:
@@ -74,6 +104,11 @@ class SentMessage:
     def content_variables(self) -> dict[str, str]:
         raw = self.form.get("ContentVariables")
         return json.loads(raw) if raw else {}
+
+    @property
+    def list_picker(self) -> dict[str, Any] | None:
+        """The rendered ``twilio/list-picker`` (body, button, items), if it is one."""
+        return (self.rendered or {}).get("twilio/list-picker")
 
     @property
     def text(self) -> str:
@@ -94,6 +129,7 @@ class FakeTwilioApi:
     auth_token: str = AUTH_TOKEN
     messages: list[SentMessage] = field(default_factory=list)
     refused: list[dict[str, str]] = field(default_factory=list)  # forms answered with an error
+    contents: dict[str, ContentTemplate] = field(default_factory=dict)  # Content templates by HX… SID
     base_url: str = ""
 
     def __post_init__(self) -> None:
@@ -154,7 +190,7 @@ class FakeTwilioApi:
             self.refused.append(form)
             return problem
         sid = f"SM{next(self._ids):032x}"
-        self.messages.append(SentMessage(sid, form))
+        self.messages.append(SentMessage(sid, form, self._render(form)))
         return web.json_response(self._resource(sid, form), status=201)
 
     def _problem(self, form: dict[str, str]) -> web.Response | None:
@@ -177,6 +213,13 @@ class FakeTwilioApi:
             if not isinstance(variables, dict) or not all(isinstance(v, str) for v in variables.values()):
                 return self._error(400, 21656, "The ContentVariables Parameter is invalid.")
         return None
+
+    def _render(self, form: dict[str, str]) -> dict[str, Any] | None:
+        template = self.contents.get(form.get("ContentSid", ""))
+        if template is None:
+            return None
+        variables = json.loads(form.get("ContentVariables") or "{}")
+        return render_content(template.types, variables, template.variables)
 
     def _resource(self, sid: str, form: dict[str, str]) -> dict[str, Any]:
         """A Message resource as the API reference shows it (201 Created)."""
