@@ -149,10 +149,12 @@ def describe(figures: ImportFigures) -> list[str]:
     lines = [
         f"  {figures.backend}: {figures.rows:,} rows with PBKDF2 password_hash ({figures.file_mb:.0f} MB CSV, generated in {figures.generate_seconds:.1f} s)"
     ]
+    at_scale = figures.first_met is not None
     for name, run_, met, target in (
         ("first run", figures.first, figures.first_met, f"< {TARGET_FIRST_SECONDS:.0f} s for {TARGET_ROWS:,}"),
-        ("re-run   ", figures.rerun, figures.rerun_met, f"writes nothing, < {TARGET_RERUN_SECONDS:.0f} s for {TARGET_ROWS:,}"),
-    ):
+        ("re-run   ", figures.rerun, figures.rerun_met,
+         "writes nothing" + (f", < {TARGET_RERUN_SECONDS:.0f} s for {TARGET_ROWS:,}" if at_scale else "")),
+    ):  # fmt: skip
         verdict = "" if met is None else f" — target {target}: {'met' if met else 'MISSED'}"
         check = "" if run_.written_by_check is None else f"; the database shows {run_.written_by_check:,} rows written"
         lines.append(
