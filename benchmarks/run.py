@@ -33,9 +33,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks import engine_bench, http_bench, import_bench, infra, loadgen, nlu_bench, scale_bench  # noqa: E402
+from benchmarks import engine_bench, http_bench, import_bench, infra, loadgen, nlu_bench, roundtrips, scale_bench  # noqa: E402
 
-PARTS = ("nlu", "engine", "http", "scale", "import")
+PARTS = ("nlu", "engine", "roundtrips", "http", "scale", "import")
 BACKENDS = ("sqlite", "postgres")
 
 
@@ -191,6 +191,23 @@ async def run_engine(args: argparse.Namespace, workdir: Path, rows: list[Row], l
         await with_backend(kind, args, workdir, body)
 
 
+async def run_roundtrips(args: argparse.Namespace, workdir: Path, rows: list[Row]) -> None:
+    heading("2b. Round trips of a turn — Redis sends and SQL statements, one turn at a time in-process")
+
+    async def body(backend: infra.Backend, subdir: Path) -> None:
+        for figures in await roundtrips.run(backend, subdir):
+            say(roundtrips.describe(figures))
+            redis = f"{figures.redis_sends:.1f} Redis round trips, " if figures.redis_commands else ""
+            rows.append(Row(
+                f"round trips per turn, {figures.mix}", backend.name,
+                f"{redis}{figures.sql_statements:.1f} SQL statements (+ {figures.sql_after_reply:.2f} after the reply)",
+                "1 Redis round trip" if figures.redis_commands else "", figures.redis_sends <= 1.0 if figures.redis_commands else None,
+            ))  # fmt: skip
+
+    for kind in args.backends:
+        await with_backend(kind, args, workdir, body)
+
+
 async def run_http(args: argparse.Namespace, workdir: Path, rows: list[Row]) -> None:
     heading("3. Web chat over HTTP — `python -m app.cli serve` (uvicorn, 1 process) on 127.0.0.1, httpx load generator")
 
@@ -288,7 +305,9 @@ def add_scale_rows(rows: list[Row], figures: scale_bench.SideBySide, by_workers:
         memory = figures.redis_memory
         rows.append(Row(
             "Redis per idle conversation", figures.backend,
-            f"{memory.bytes_per_conversation:,.0f} B in {memory.keys_per_conversation:.1f} keys ({memory.conversations:,} conversations)",
+            f"{memory.bytes_per_conversation:,.0f} B in {memory.keys_per_conversation:.1f} keys after one question"
+            + (f", + {memory.per_more_message:,.0f} B per further message" if memory.per_more_message is not None else "")
+            + f" ({memory.conversations:,} conversations)",
             f"≤ {scale_bench.TARGET_REDIS_BYTES_PER_CONVERSATION:,} B", memory.target_met,
         ))  # fmt: skip
 
@@ -360,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="isp-bench-") as workdir:
             if "engine" in args.parts:
                 await run_engine(args, Path(workdir), rows, logs)
+            if "roundtrips" in args.parts:
+                await run_roundtrips(args, Path(workdir), rows)
             if "http" in args.parts:
                 await run_http(args, Path(workdir), rows)
             if "scale" in args.parts:
@@ -367,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
             if "import" in args.parts:
                 await run_import(args, Path(workdir), rows)
 
-    if {"engine", "http", "scale", "import"} & set(args.parts):
+    if {"engine", "roundtrips", "http", "scale", "import"} & set(args.parts):
         infra.run_async(async_parts())
 
     heading(f"Summary ({time.perf_counter() - started:.0f} s in all)")

@@ -42,6 +42,7 @@ class RedisMemory:
     keys_per_conversation: float
     info_delta_per_conversation: float | None  # INFO used_memory delta: others share this Redis, so noisy
     by_kind: dict[str, int]  # key kind (prefix stripped, ids masked) -> bytes, delta
+    per_more_message: float | None = None  # bytes each further message adds to a conversation
 
     @property
     def target_met(self) -> bool:
@@ -129,41 +130,53 @@ def _key_kind(key: str) -> str:
     return ":".join(part if len(part) < 12 and not part.isdigit() else "…" for part in parts)
 
 
-async def redis_memory(base_url: str, backend: Backend, tokens: list[str]) -> RedisMemory:
-    """One question in each of ``tokens``' sessions, then the Redis memory under the
-    run's private prefix, before and after (MEMORY USAGE of each key: the shared
-    Redis's INFO total moves with everyone else's keys too)."""
+async def redis_memory(base_url: str, backend: Backend, tokens: list[str], messages: int = 3) -> RedisMemory:
+    """``messages`` questions in each of ``tokens``' sessions, one round at a time;
+    the Redis memory under the run's private prefix before and after each round
+    (MEMORY USAGE of each key: the shared Redis's INFO total moves with everyone
+    else's keys too). The figure is after one question; ``per_more_message`` is what
+    each further message adds to an idle conversation."""
     import redis.asyncio as aioredis
 
     client = aioredis.from_url(backend.redis_url)
+    snapshots: list[dict[str, tuple[int, int]]] = []
     try:
-        before = await _prefix_usage(client, backend.redis_prefix)
+        snapshots.append(await _prefix_usage(client, backend.redis_prefix))
         info_before = (await client.info("memory"))["used_memory"]
+        info_after_first = info_before
         async with httpx.AsyncClient(base_url=base_url, timeout=10.0, limits=httpx.Limits(max_connections=8)) as http:
-            queue = list(tokens)
+            for round_ in range(messages):
+                queue = list(enumerate(tokens))
 
-            async def worker() -> None:
-                while queue:
-                    token = queue.pop()
-                    question, _ = QUESTIONS[len(queue) % len(QUESTIONS)]
-                    (await http.post(MESSAGES_PATH, json={"text": question}, headers={"Authorization": f"Bearer {token}"})).raise_for_status()
+                async def worker() -> None:
+                    while queue:
+                        index, token = queue.pop()
+                        question, _ = QUESTIONS[(index + round_) % len(QUESTIONS)]
+                        response = await http.post(MESSAGES_PATH, json={"text": question}, headers={"Authorization": f"Bearer {token}"})
+                        response.raise_for_status()
 
-            await asyncio.gather(*(worker() for _ in range(8)))
-        await asyncio.sleep(1.0)  # anything the turn does after its reply
-        after = await _prefix_usage(client, backend.redis_prefix)
-        info_after = (await client.info("memory"))["used_memory"]
+                await asyncio.gather(*(worker() for _ in range(8)))
+                await asyncio.sleep(1.0)  # anything the turn does after its reply
+                snapshots.append(await _prefix_usage(client, backend.redis_prefix))
+                if round_ == 0:
+                    info_after_first = (await client.info("memory"))["used_memory"]
     finally:
         await client.aclose()
     count = len(tokens)
-    kinds = set(before) | set(after)
-    delta = {kind: after.get(kind, (0, 0))[0] - before.get(kind, (0, 0))[0] for kind in kinds}
-    key_delta = sum(after.get(kind, (0, 0))[1] - before.get(kind, (0, 0))[1] for kind in kinds)
+
+    def total(snapshot: dict[str, tuple[int, int]], index: int) -> int:
+        return sum(values[index] for values in snapshot.values())
+
+    before, first, last = snapshots[0], snapshots[1], snapshots[-1]
+    kinds = set(before) | set(first)
+    delta = {kind: first.get(kind, (0, 0))[0] - before.get(kind, (0, 0))[0] for kind in kinds}
     return RedisMemory(
         conversations=count,
-        bytes_per_conversation=sum(delta.values()) / count,
-        keys_per_conversation=key_delta / count,
-        info_delta_per_conversation=(info_after - info_before) / count,
+        bytes_per_conversation=(total(first, 0) - total(before, 0)) / count,
+        keys_per_conversation=(total(first, 1) - total(before, 1)) / count,
+        info_delta_per_conversation=(info_after_first - info_before) / count,
         by_kind={kind: size for kind, size in sorted(delta.items(), key=lambda item: -item[1]) if size},
+        per_more_message=(total(last, 0) - total(first, 0)) / count / (messages - 1) if messages > 1 else None,
     )
 
 
@@ -276,7 +289,9 @@ def describe(figures: SideBySide) -> list[str]:
             f"{memory.bytes_per_conversation:,.0f} B by MEMORY USAGE in {memory.keys_per_conversation:.1f} keys{info} "
             f"— target ≤ {TARGET_REDIS_BYTES_PER_CONVERSATION:,} B: {'met' if memory.target_met else 'MISSED'}"
         )
-        lines.append("      by key: " + ", ".join(f"{kind} {size / memory.conversations:,.0f} B" for kind, size in list(memory.by_kind.items())[:6]))
+        lines.append("      by key, after one question: " + ", ".join(f"{kind} {size / memory.conversations:,.0f} B" for kind, size in list(memory.by_kind.items())[:6]))
+        if memory.per_more_message is not None:
+            lines.append(f"      each further message adds {memory.per_more_message:,.0f} B to the idle conversation (until the keys expire)")
     if figures.profile:
         lines.append("    profile of the server under the same load (py-spy, CPU samples):")
         lines += [f"      {line}" for line in figures.profile]

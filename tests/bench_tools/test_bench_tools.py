@@ -91,3 +91,39 @@ async def test_load_generators_drive_the_bare_echo(tmp_path, generator) -> None:
     assert result.requests > 0 and result.errors == 0
     assert 0 < result.p50 <= result.p99 <= result.max
     assert missing.requests == 0 and missing.errors > 0
+
+
+@pytest.mark.redis
+async def test_round_trip_counter_counts_network_sends_commands_and_sql(tmp_path) -> None:
+    import uuid
+
+    import redis.asyncio as aioredis
+    from sqlalchemy import text
+
+    from benchmarks.roundtrips import counting
+    from storage import make_engine
+    from tests.conftest import require_redis
+
+    url = await require_redis()
+    key = f"test:{uuid.uuid4().hex[:10]}:k"
+    client = aioredis.from_url(url)
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'count.db'}")
+    try:
+        await client.ping()  # connect outside the counted block
+        with counting() as counter:
+            await client.set(key, "1", px=10_000)
+            await client.get(key)
+            async with client.pipeline(transaction=False) as pipe:
+                pipe.get(key)
+                pipe.pttl(key)
+                await pipe.execute()
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        await client.get(key)  # after the block: not counted
+    finally:
+        await client.delete(key)
+        await client.aclose()
+        await engine.dispose()
+    assert counter.redis_sends == 3  # SET, GET, one pipeline
+    assert counter.redis_commands == {"SET": 1, "GET": 1, "PIPELINE(GET+PTTL)": 1}
+    assert sum(counter.sql.values()) >= 1
