@@ -24,6 +24,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("prometheus_client", ("prometheus_client/",)),
     ("logging", ("logging/",)),
     ("json", ("json/",)),
+    ("phonenumbers", ("phonenumbers/",)),
+    ("csv", ("csv.py",)),
+    ("pickling / process pool", ("multiprocessing/", "concurrent/", "pickle.py", "copyreg.py")),
 ]
 
 

@@ -327,7 +327,8 @@ async def run_import(args: argparse.Namespace, workdir: Path, rows: list[Row]) -
             written = f"; {run_.written_by_check:,} rows written" if run_.written_by_check is not None else ""
             rows.append(Row(
                 f"import {figures.rows:,} rows with hashes, {name}", database,
-                f"{run_.seconds:.1f} s, {run_.rows_per_second(figures.rows):,.0f} rows/s{written}",
+                f"{run_.seconds:.1f} s (validating {run_.seconds - run_.write_seconds:.1f} s, writing {run_.write_seconds:.1f} s), "
+                f"{run_.rows_per_second(figures.rows):,.0f} rows/s{written}",
                 target if met is not None else "", met,
             ))  # fmt: skip
 
