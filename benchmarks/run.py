@@ -288,12 +288,21 @@ def add_scale_rows(rows: list[Row], figures: scale_bench.SideBySide, by_workers:
         f"{project.per_second:,.0f} msg/s, p50 {project.p50 * 1e3:.0f} / p99 {project.p99 * 1e3:.0f} ms"
         + (f" vs {echo.per_second:,.0f} req/s, p99 {echo.p99 * 1e3:.1f} ms: ratio **{figures.ratio:.3f}**" if echo and figures.ratio is not None else "")
         + (f"; errors {project.errors}" if project.errors else "")
-    )
+        + (f"; by CPU cost: {figures.project_cpu_per_request * 1e3:.2f} vs {figures.echo_cpu_per_request * 1e3:.2f} ms a request, "
+           f"ratio {figures.cpu_ratio:.3f}" if figures.cpu_ratio is not None else "")
+    )  # fmt: skip
     target = figures.ratio_target
     rows.append(Row(label, figures.backend, figure, f"ratio ≥ {target:.2f}" if target else "", figures.ratio >= target if target and figures.ratio is not None else None))
     if figures.workers > 1 and 1 in by_workers:
-        factor = project.per_second / by_workers[1].project.per_second if by_workers[1].project.per_second else 0.0
-        rows.append(Row(f"{figures.workers} processes vs 1, web chat msg/s", figures.backend, f"× {factor:.2f}", "> × 1", factor > 1))
+        one = by_workers[1]
+        factor = project.per_second / one.project.per_second if one.project.per_second else 0.0
+        cpu = (
+            f" (server CPU {figures.server_cpu:.0%} vs {one.server_cpu:.0%} of one core; CPU per message "
+            f"{figures.project_cpu_per_request * 1e3:.2f} vs {one.project_cpu_per_request * 1e3:.2f} ms)"
+            if figures.server_cpu is not None and one.server_cpu is not None
+            and figures.project_cpu_per_request and one.project_cpu_per_request else ""
+        )
+        rows.append(Row(f"{figures.workers} processes vs 1, web chat msg/s", figures.backend, f"× {factor:.2f}{cpu}", "> × 1", factor > 1))
     if figures.half:
         half = figures.half
         rows.append(Row(

@@ -57,6 +57,8 @@ class SideBySide:
     echo: loadgen.LoadResult | None
     startup_seconds: float
     server_cpu: float | None  # share of one core during the project's max run, all processes
+    project_cpu_per_request: float | None = None  # server CPU seconds / answered request
+    echo_cpu_per_request: float | None = None
     half: http_bench.RunFigures | None = None
     redis_memory: RedisMemory | None = None
     unexpected: list[str] = field(default_factory=list)  # answers that missed the expected text
@@ -68,6 +70,15 @@ class SideBySide:
         if not self.echo or not self.echo.per_second:
             return None
         return self.project.per_second / self.echo.per_second
+
+    @property
+    def cpu_ratio(self) -> float | None:
+        """echo CPU per request / project CPU per request: the ratio the two would have
+        if each server got whole cores — on a shared machine the throughput ratio also
+        measures how much CPU each server happened to get."""
+        if not self.project_cpu_per_request or not self.echo_cpu_per_request:
+            return None
+        return self.echo_cpu_per_request / self.project_cpu_per_request
 
     @property
     def ratio_target(self) -> float | None:
@@ -209,6 +220,7 @@ async def run(
         cpu_after = http_bench.process_cpu_seconds(process.pid)
         server_cpu = (cpu_after - cpu_before) / project.seconds if cpu_before is not None and cpu_after is not None else None
         figures = SideBySide(backend.name, workers, project, None, startup, server_cpu, redis_memory=memory, unexpected=unexpected)
+        figures.project_cpu_per_request = _cpu_per_request(cpu_before, cpu_after, project)
         await http_bench.until_idle(process.pid)
         if half_seconds > 0 and project.per_second > 0:
             load = http_bench._Load(base_url, seed=20261130, mix=QUESTIONS_MIX)
@@ -227,8 +239,17 @@ async def run(
         figures.notes = http_bench.notable_log_lines(log_path)
     async with http_bench.running_echo(workdir, workers) as (echo_url, echo_process, _, _):
         await loadgen.closed_loop(echo_url, "/echo", tokens, payloads, connections=connections, seconds=1)
+        await http_bench.until_idle(echo_process.pid)
+        cpu_before = http_bench.process_cpu_seconds(echo_process.pid)
         figures.echo = await loadgen.closed_loop(echo_url, "/echo", tokens, payloads, connections=connections, seconds=seconds)
+        figures.echo_cpu_per_request = _cpu_per_request(cpu_before, http_bench.process_cpu_seconds(echo_process.pid), figures.echo)
     return figures
+
+
+def _cpu_per_request(before: float | None, after: float | None, result: loadgen.LoadResult) -> float | None:
+    if before is None or after is None or not result.requests:
+        return None
+    return (after - before) / result.requests
 
 
 async def profile_under_load(
@@ -269,6 +290,12 @@ def describe(figures: SideBySide) -> list[str]:
         target = figures.ratio_target
         verdict = f" — target ≥ {target:.2f}: {'met' if figures.ratio >= target else 'MISSED'}" if target else ""
         lines.append(f"    ratio project / echo: {figures.ratio:.3f}{verdict}")
+    if figures.cpu_ratio is not None:
+        lines.append(
+            f"    server CPU per request: project {figures.project_cpu_per_request * 1e3:.2f} ms, echo "
+            f"{figures.echo_cpu_per_request * 1e3:.2f} ms — ratio by CPU cost {figures.cpu_ratio:.3f} "
+            "(what the throughput ratio would be if both servers got whole cores)"
+        )
     if figures.unexpected:
         lines.append(f"    UNEXPECTED ANSWERS ({len(figures.unexpected)}): " + "; ".join(figures.unexpected[:3]))
     half = figures.half
