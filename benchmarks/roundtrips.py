@@ -73,8 +73,8 @@ def counting():
 
     def on_execute(conn, cursor, statement, parameters, context, executemany):
         words = statement.split()
-        table = next((words[i + 1] for i, word in enumerate(words[:-1]) if word.upper() in ("FROM", "INTO", "UPDATE")), "")
-        counter.sql[f"{words[0].upper()} {table.strip(chr(34))}".strip()] += 1
+        tables = [words[i + 1].strip('"(') for i, word in enumerate(words[:-1]) if word.upper() in ("FROM", "INTO", "UPDATE", "JOIN")]
+        counter.sql[f"{words[0].upper()} {'+'.join(sorted(set(tables)))}".strip()] += 1
 
     AbstractConnection.send_packed_command = send_packed_command
     Redis.execute_command = execute_command
