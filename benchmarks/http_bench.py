@@ -150,6 +150,10 @@ async def running_process(
         env=env,
         stdout=log_file,
         stderr=subprocess.STDOUT,
+        # A session of its own: with the kernel's autogroup scheduling (Debian's default)
+        # each session shares one CPU slot, so the server would otherwise share the load
+        # generator's slot. Its workers still share the server's slot.
+        start_new_session=True,
     )
     try:
         async with httpx.AsyncClient(base_url=base_url, timeout=2.0) as client:

@@ -58,6 +58,7 @@ class SideBySide:
     startup_seconds: float
     server_cpu: float | None  # share of one core during the project's max run, all processes
     project_cpu_per_request: float | None = None  # server CPU seconds / answered request
+    redis_cpu: float | None = None  # share of one core the Redis server used during the project's max run
     echo_cpu_per_request: float | None = None
     half: http_bench.RunFigures | None = None
     redis_memory: RedisMemory | None = None
@@ -215,12 +216,17 @@ async def run(
         # Warm-up: pools, caches, the NLU's first calls.
         await loadgen.closed_loop(base_url, MESSAGES_PATH, tokens, payloads, connections=connections, seconds=2)
         await http_bench.until_idle(process.pid)
+        redis_pid = await _redis_pid(backend.redis_url) if backend.redis_url else None
+        redis_before = http_bench.process_cpu_seconds(redis_pid) if redis_pid else None
         cpu_before = http_bench.process_cpu_seconds(process.pid)
         project = await loadgen.closed_loop(base_url, MESSAGES_PATH, tokens, payloads, connections=connections, seconds=seconds)
         cpu_after = http_bench.process_cpu_seconds(process.pid)
+        redis_after = http_bench.process_cpu_seconds(redis_pid) if redis_pid else None
         server_cpu = (cpu_after - cpu_before) / project.seconds if cpu_before is not None and cpu_after is not None else None
         figures = SideBySide(backend.name, workers, project, None, startup, server_cpu, redis_memory=memory, unexpected=unexpected)
         figures.project_cpu_per_request = _cpu_per_request(cpu_before, cpu_after, project)
+        if redis_before is not None and redis_after is not None:
+            figures.redis_cpu = (redis_after - redis_before) / project.seconds
         await http_bench.until_idle(process.pid)
         if half_seconds > 0 and project.per_second > 0:
             load = http_bench._Load(base_url, seed=20261130, mix=QUESTIONS_MIX)
@@ -244,6 +250,21 @@ async def run(
         figures.echo = await loadgen.closed_loop(echo_url, "/echo", tokens, payloads, connections=connections, seconds=seconds)
         figures.echo_cpu_per_request = _cpu_per_request(cpu_before, http_bench.process_cpu_seconds(echo_process.pid), figures.echo)
     return figures
+
+
+async def _redis_pid(url: str) -> int | None:
+    """The Redis server's process id when it runs on this machine (127.0.0.1): its CPU
+    share tells whether the shared Redis, not our server, was the limit."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(url)
+    try:
+        pid = int((await client.info("server"))["process_id"])
+    except Exception:  # noqa: BLE001 - only a diagnostic
+        return None
+    finally:
+        await client.aclose()
+    return pid if Path(f"/proc/{pid}").exists() else None
 
 
 def _cpu_per_request(before: float | None, after: float | None, result: loadgen.LoadResult) -> float | None:
@@ -283,6 +304,8 @@ async def profile_under_load(
 def describe(figures: SideBySide) -> list[str]:
     lines = [f"  {figures.backend}, {figures.workers} process(es); server ready in {figures.startup_seconds:.1f} s"]
     cpu = f"; server CPU {figures.server_cpu:.0%} of one core" if figures.server_cpu is not None else ""
+    if figures.redis_cpu is not None:
+        cpu += f", Redis server {figures.redis_cpu:.0%} (shared with everyone's tests)"
     lines.append(f"    project web chat: {figures.project.describe()}{cpu}")
     if figures.echo:
         lines.append(f"    bare echo:        {figures.echo.describe()}")
