@@ -26,7 +26,16 @@ TARGET_FIRST_SECONDS = 60.0  # 1,000,000 rows on PostgreSQL
 TARGET_RERUN_SECONDS = 30.0
 TARGET_ROWS = 1_000_000
 # Reference cities (reference/cities.toml) and their spelling in the file.
-CITIES = ["Москва", "Уфа", "Томск", "Владивосток", "Нальчик", "Белгород", "Липецк", "Ставрополь"]
+CITIES = [
+    "Москва",
+    "Уфа",
+    "Томск",
+    "Владивосток",
+    "Нальчик",
+    "Белгород",
+    "Липецк",
+    "Ставрополь",
+]
 HEADER = "account,password_hash,phone,city,tariff,monthly_fee,balance,status,email\n"
 _SALT_CHARS = string.ascii_letters + string.digits
 
@@ -34,11 +43,15 @@ _SALT_CHARS = string.ascii_letters + string.digits
 @dataclass(frozen=True)
 class ImportRun:
     seconds: float  # wall time of import_subscribers: read + validate + write
-    write_seconds: float  # the importer's own figure: password check, hashing, the database write
+    write_seconds: (
+        float  # the importer's own figure: password check, hashing, the database write
+    )
     created: int
     updated: int
     unchanged: int
-    written_by_check: int | None  # rows the database says this run wrote (xmin / updated_at)
+    written_by_check: (
+        int | None
+    )  # rows the database says this run wrote (xmin / updated_at)
 
     def rows_per_second(self, rows: int) -> float:
         return rows / self.seconds if self.seconds else 0.0
@@ -65,7 +78,11 @@ class ImportFigures:
 
     @property
     def rerun_met(self) -> bool | None:
-        writes_nothing = self.rerun.created == 0 and self.rerun.updated == 0 and not self.rerun.written_by_check
+        writes_nothing = (
+            self.rerun.created == 0
+            and self.rerun.updated == 0
+            and not self.rerun.written_by_check
+        )
         if self.backend != "postgres+redis" or not self.at_target_scale:
             return writes_nothing
         return writes_nothing and self.rerun.seconds < TARGET_RERUN_SECONDS
@@ -111,9 +128,18 @@ async def run(backend: Backend, workdir: Path, *, rows: int) -> ImportFigures:
         async def once() -> ImportRun:
             marker = await _write_marker(engine)
             began = time.perf_counter()
-            report = await import_subscribers(sessions, directory, path, progress_every=max(1000, rows // 10))
+            report = await import_subscribers(
+                sessions, directory, path, progress_every=max(1000, rows // 10)
+            )
             seconds = time.perf_counter() - began
-            return ImportRun(seconds, report.seconds, report.created, report.updated, report.unchanged, await _written_since(engine, marker))
+            return ImportRun(
+                seconds,
+                report.seconds,
+                report.created,
+                report.updated,
+                report.unchanged,
+                await _written_since(engine, marker),
+            )
 
         first = await once()
         rerun = await once()
@@ -131,8 +157,14 @@ async def _write_marker(engine):
     async with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
             # The low 32 bits: what xmin holds.
-            return (await conn.execute(text("SELECT pg_current_xact_id()::text::bigint % 4294967296"))).scalar_one()
-        return (await conn.execute(text("SELECT max(updated_at) FROM accounts"))).scalar_one()
+            return (
+                await conn.execute(
+                    text("SELECT pg_current_xact_id()::text::bigint % 4294967296")
+                )
+            ).scalar_one()
+        return (
+            await conn.execute(text("SELECT max(updated_at) FROM accounts"))
+        ).scalar_one()
 
 
 async def _written_since(engine, marker) -> int | None:
@@ -140,10 +172,22 @@ async def _written_since(engine, marker) -> int | None:
 
     async with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
-            return (await conn.execute(text("SELECT count(*) FROM accounts WHERE xmin::text::bigint > :m"), {"m": marker})).scalar_one()
+            return (
+                await conn.execute(
+                    text("SELECT count(*) FROM accounts WHERE xmin::text::bigint > :m"),
+                    {"m": marker},
+                )
+            ).scalar_one()
         if marker is None:
-            return (await conn.execute(text("SELECT count(*) FROM accounts"))).scalar_one()
-        return (await conn.execute(text("SELECT count(*) FROM accounts WHERE updated_at > :m"), {"m": marker})).scalar_one()
+            return (
+                await conn.execute(text("SELECT count(*) FROM accounts"))
+            ).scalar_one()
+        return (
+            await conn.execute(
+                text("SELECT count(*) FROM accounts WHERE updated_at > :m"),
+                {"m": marker},
+            )
+        ).scalar_one()
 
 
 def describe(figures: ImportFigures) -> list[str]:
@@ -156,8 +200,14 @@ def describe(figures: ImportFigures) -> list[str]:
         ("re-run   ", figures.rerun, figures.rerun_met,
          "writes nothing" + (f", < {TARGET_RERUN_SECONDS:.0f} s for {TARGET_ROWS:,}" if at_scale else "")),
     ):  # fmt: skip
-        verdict = "" if met is None else f" — target {target}: {'met' if met else 'MISSED'}"
-        check = "" if run_.written_by_check is None else f"; the database shows {run_.written_by_check:,} rows written"
+        verdict = (
+            "" if met is None else f" — target {target}: {'met' if met else 'MISSED'}"
+        )
+        check = (
+            ""
+            if run_.written_by_check is None
+            else f"; the database shows {run_.written_by_check:,} rows written"
+        )
         lines.append(
             f"    {name}: {run_.seconds:.1f} s ({run_.seconds - run_.write_seconds:.1f} s reading and validating, "
             f"{run_.write_seconds:.1f} s writing), {run_.rows_per_second(figures.rows):,.0f} rows/s; "

@@ -53,7 +53,9 @@ def wrk_path() -> str | None:
 
 
 def _lua_string(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    return (
+        '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    )
 
 
 def wrk_script(path: str, tokens: list[str], bodies: list[str]) -> str:
@@ -88,8 +90,18 @@ end
 """
 
 
-def run_wrk(base_url: str, path: str, tokens: list[str], bodies: list[str], *, connections: int, seconds: float) -> LoadResult:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", encoding="utf-8", delete=False) as script:
+def run_wrk(
+    base_url: str,
+    path: str,
+    tokens: list[str],
+    bodies: list[str],
+    *,
+    connections: int,
+    seconds: float,
+) -> LoadResult:
+    with tempfile.NamedTemporaryFile(
+        "w", suffix=".lua", encoding="utf-8", delete=False
+    ) as script:
         script.write(wrk_script(path, tokens, bodies))
     try:
         completed = subprocess.run(
@@ -99,11 +111,18 @@ def run_wrk(base_url: str, path: str, tokens: list[str], bodies: list[str], *, c
         )  # fmt: skip
     finally:
         Path(script.name).unlink(missing_ok=True)
-    line = next((row for row in completed.stdout.splitlines() if row.startswith("WRKJSON ")), None)
+    line = next(
+        (row for row in completed.stdout.splitlines() if row.startswith("WRKJSON ")),
+        None,
+    )
     if completed.returncode != 0 or line is None:
-        raise RuntimeError(f"wrk failed ({completed.returncode}): {completed.stderr.strip() or completed.stdout.strip()}")
+        raise RuntimeError(
+            f"wrk failed ({completed.returncode}): {completed.stderr.strip() or completed.stdout.strip()}"
+        )
     figures = json.loads(line.removeprefix("WRKJSON "))
-    errors = sum(figures[kind] for kind in ("connect", "read", "write", "status", "timeout"))
+    errors = sum(
+        figures[kind] for kind in ("connect", "read", "write", "status", "timeout")
+    )
     return LoadResult(
         generator="wrk",
         requests=figures["requests"] - figures["status"],
@@ -116,12 +135,24 @@ def run_wrk(base_url: str, path: str, tokens: list[str], bodies: list[str], *, c
     )
 
 
-async def run_httpx(base_url: str, path: str, tokens: list[str], bodies: list[str], *, connections: int, seconds: float) -> LoadResult:
+async def run_httpx(
+    base_url: str,
+    path: str,
+    tokens: list[str],
+    bodies: list[str],
+    *,
+    connections: int,
+    seconds: float,
+) -> LoadResult:
     """The same closed loop as wrk: ``connections`` workers, each sending its next request
     as soon as the previous one is answered; small clients (httpx's pool gets slow
     with many connections)."""
     clients = [
-        httpx.AsyncClient(base_url=base_url, timeout=10.0, limits=httpx.Limits(max_connections=4, max_keepalive_connections=4))
+        httpx.AsyncClient(
+            base_url=base_url,
+            timeout=10.0,
+            limits=httpx.Limits(max_connections=4, max_keepalive_connections=4),
+        )
         for _ in range((connections + 3) // 4)
     ]
     latencies: list[float] = []
@@ -140,7 +171,12 @@ async def run_httpx(base_url: str, path: str, tokens: list[str], bodies: list[st
             sent = time.perf_counter()
             try:
                 response = await client.post(
-                    path, content=body.encode(), headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+                    path,
+                    content=body.encode(),
+                    headers={
+                        "Content-Type": "application/json",
+                        "Authorization": f"Bearer {token}",
+                    },
                 )
             except httpx.HTTPError:
                 errors[0] += 1
@@ -156,10 +192,37 @@ async def run_httpx(base_url: str, path: str, tokens: list[str], bodies: list[st
         for client in clients:
             await client.aclose()
     latency = Latency.of(latencies)
-    return LoadResult("httpx", len(latencies), time.perf_counter() - started, latency.p50, latency.p99, latency.max, errors[0], connections)
+    return LoadResult(
+        "httpx",
+        len(latencies),
+        time.perf_counter() - started,
+        latency.p50,
+        latency.p99,
+        latency.max,
+        errors[0],
+        connections,
+    )
 
 
-async def closed_loop(base_url: str, path: str, tokens: list[str], bodies: list[str], *, connections: int, seconds: float) -> LoadResult:
+async def closed_loop(
+    base_url: str,
+    path: str,
+    tokens: list[str],
+    bodies: list[str],
+    *,
+    connections: int,
+    seconds: float,
+) -> LoadResult:
     if wrk_path():
-        return await asyncio.to_thread(run_wrk, base_url, path, tokens, bodies, connections=connections, seconds=seconds)
-    return await run_httpx(base_url, path, tokens, bodies, connections=connections, seconds=seconds)
+        return await asyncio.to_thread(
+            run_wrk,
+            base_url,
+            path,
+            tokens,
+            bodies,
+            connections=connections,
+            seconds=seconds,
+        )
+    return await run_httpx(
+        base_url, path, tokens, bodies, connections=connections, seconds=seconds
+    )

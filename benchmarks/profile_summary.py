@@ -9,7 +9,15 @@ import collections
 import re
 
 _FRAME = re.compile(r"^(?P<function>.*) \((?P<path>[^()]*)\)$")
-OUR_PACKAGES = ("app/", "bots/", "dialogs/", "dispatcher/", "billing/", "reference/", "storage/")
+OUR_PACKAGES = (
+    "app/",
+    "bots/",
+    "dialogs/",
+    "dispatcher/",
+    "billing/",
+    "reference/",
+    "storage/",
+)
 
 # (layer, path fragments): the first layer a frame matches names it; a sample counts
 # once per layer it passes through (inclusive share).
@@ -19,21 +27,32 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("asyncpg", ("asyncpg/",)),
     ("aiosqlite / sqlite3", ("aiosqlite/", "sqlite3/")),
     ("redis-py", ("redis/",)),
-    ("FastAPI / Starlette / pydantic", ("fastapi/", "starlette/", "pydantic/", "pydantic_core/")),
+    (
+        "FastAPI / Starlette / pydantic",
+        ("fastapi/", "starlette/", "pydantic/", "pydantic_core/"),
+    ),
     ("uvicorn / httptools", ("uvicorn/", "httptools/")),
     ("prometheus_client", ("prometheus_client/",)),
     ("logging", ("logging/",)),
     ("json", ("json/",)),
     ("phonenumbers", ("phonenumbers/",)),
     ("csv", ("csv.py",)),
-    ("pickling / process pool", ("multiprocessing/", "concurrent/", "pickle.py", "copyreg.py")),
+    (
+        "pickling / process pool",
+        ("multiprocessing/", "concurrent/", "pickle.py", "copyreg.py"),
+    ),
 ]
 
 
 def short_path(path: str) -> str:
     """``…/site-packages/sqlalchemy/orm/session.py`` -> ``sqlalchemy/orm/session.py``;
     ``/repo/dialogs/engine.py`` -> ``dialogs/engine.py``; ``…/lib/python3.11/json/…`` -> ``json/…``."""
-    for marker in ("/site-packages/", "/lib/python3.11/", "/lib/python3.12/", "/lib/python3.13/"):
+    for marker in (
+        "/site-packages/",
+        "/lib/python3.11/",
+        "/lib/python3.12/",
+        "/lib/python3.13/",
+    ):
         if marker in path:
             return path.split(marker, 1)[1]
     for package in OUR_PACKAGES:
@@ -85,13 +104,33 @@ def summarize(raw: str, top: int = 12) -> list[str]:
     ours: collections.Counter = collections.Counter()
     spent: collections.Counter = collections.Counter()
     for frames, count in stacks:
-        innermost_layer = next((layer for layer in map(layer_of, (path for _, path in reversed(frames))) if layer), None)
-        layers[innermost_layer or "event loop / other (stdlib, no library frame)"] += count
-        seen = {f"{path}:{function}" for function, path in frames if path.startswith(OUR_PACKAGES)}
+        innermost_layer = next(
+            (
+                layer
+                for layer in map(layer_of, (path for _, path in reversed(frames)))
+                if layer
+            ),
+            None,
+        )
+        layers[innermost_layer or "event loop / other (stdlib, no library frame)"] += (
+            count
+        )
+        seen = {
+            f"{path}:{function}"
+            for function, path in frames
+            if path.startswith(OUR_PACKAGES)
+        }
         for name in seen:
             if not name.startswith(WRAPPERS):
                 ours[name] += count
-        inner_ours = next(((function, path) for function, path in reversed(frames) if path.startswith(OUR_PACKAGES)), None)
+        inner_ours = next(
+            (
+                (function, path)
+                for function, path in reversed(frames)
+                if path.startswith(OUR_PACKAGES)
+            ),
+            None,
+        )
         if inner_ours:
             function, path = inner_ours
             spent[f"{path}:{function} → {innermost_layer or 'stdlib'}"] += count
@@ -99,9 +138,13 @@ def summarize(raw: str, top: int = 12) -> list[str]:
     def share(count: int) -> str:
         return f"{count / total:5.1%}"
 
-    lines = [f"{total:,} CPU samples; exclusive share by layer (innermost library or package of each sample):"]
+    lines = [
+        f"{total:,} CPU samples; exclusive share by layer (innermost library or package of each sample):"
+    ]
     lines += [f"  {share(count)}  {layer}" for layer, count in layers.most_common()]
-    lines.append("our functions, inclusive (request wrappers and entry points left out):")
+    lines.append(
+        "our functions, inclusive (request wrappers and entry points left out):"
+    )
     lines += [f"  {share(count)}  {name}" for name, count in ours.most_common(top)]
     lines.append("innermost of our functions → the layer the sample was in:")
     lines += [f"  {share(count)}  {name}" for name, count in spent.most_common(top)]

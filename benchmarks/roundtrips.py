@@ -27,7 +27,9 @@ class RoundTrips:
     backend: str
     mix: str
     turns: int
-    redis_sends: float  # per turn: network writes by redis-py (a pipeline or script is one)
+    redis_sends: (
+        float  # per turn: network writes by redis-py (a pipeline or script is one)
+    )
     redis_commands: dict[str, float]  # per turn, by command
     sql_statements: float  # per turn, on the reply path
     sql_by_kind: dict[str, float]  # per turn: first word and table
@@ -55,7 +57,11 @@ def counting():
     from sqlalchemy.engine import Engine
 
     counter = _Counter()
-    originals = (AbstractConnection.send_packed_command, Redis.execute_command, Pipeline.execute)
+    originals = (
+        AbstractConnection.send_packed_command,
+        Redis.execute_command,
+        Pipeline.execute,
+    )
 
     async def send_packed_command(self, command, check_health=True):
         counter.redis_sends += 1
@@ -73,7 +79,11 @@ def counting():
 
     def on_execute(conn, cursor, statement, parameters, context, executemany):
         words = statement.split()
-        tables = [words[i + 1].strip('"(') for i, word in enumerate(words[:-1]) if word.upper() in ("FROM", "INTO", "UPDATE", "JOIN")]
+        tables = [
+            words[i + 1].strip('"(')
+            for i, word in enumerate(words[:-1])
+            if word.upper() in ("FROM", "INTO", "UPDATE", "JOIN")
+        ]
         counter.sql[f"{words[0].upper()} {'+'.join(sorted(set(tables)))}".strip()] += 1
 
     AbstractConnection.send_packed_command = send_packed_command
@@ -83,7 +93,11 @@ def counting():
     try:
         yield counter
     finally:
-        AbstractConnection.send_packed_command, Redis.execute_command, Pipeline.execute = originals
+        (
+            AbstractConnection.send_packed_command,
+            Redis.execute_command,
+            Pipeline.execute,
+        ) = originals
         event.remove(Engine, "before_cursor_execute", on_execute)
 
 
@@ -102,10 +116,14 @@ async def run(backend: Backend, workdir: Path, *, turns: int = 60) -> list[Round
         await container.close()
 
 
-async def _measure(container, backend: str, mix_name: str, mix, turns: int) -> RoundTrips:
+async def _measure(
+    container, backend: str, mix_name: str, mix, turns: int
+) -> RoundTrips:
     from dialogs.messages import Inbound
 
-    sim = Subscriber(random.Random(20261130), PhoneNumbers(hash(mix_name) % 10_000), Outcome(), mix)
+    sim = Subscriber(
+        random.Random(20261130), PhoneNumbers(hash(mix_name) % 10_000), Outcome(), mix
+    )
     run_id = uuid.uuid4().hex[:8]
 
     async def turn() -> None:
@@ -123,31 +141,51 @@ async def _measure(container, backend: str, mix_name: str, mix, turns: int) -> R
         for _ in range(turns):
             await turn()
         await container.transcript.flush()
-    after = sum(count for name, count in counter.sql.items() if TRANSCRIPT_TABLE in name)
-    sql = {name: count for name, count in counter.sql.items() if TRANSCRIPT_TABLE not in name}
+    after = sum(
+        count for name, count in counter.sql.items() if TRANSCRIPT_TABLE in name
+    )
+    sql = {
+        name: count
+        for name, count in counter.sql.items()
+        if TRANSCRIPT_TABLE not in name
+    }
     return RoundTrips(
         backend=backend,
         mix=mix_name,
         turns=turns,
         redis_sends=counter.redis_sends / turns,
-        redis_commands={name: count / turns for name, count in counter.redis_commands.most_common()},
+        redis_commands={
+            name: count / turns for name, count in counter.redis_commands.most_common()
+        },
         sql_statements=sum(sql.values()) / turns,
-        sql_by_kind={name: count / turns for name, count in sorted(sql.items(), key=lambda item: -item[1])},
+        sql_by_kind={
+            name: count / turns
+            for name, count in sorted(sql.items(), key=lambda item: -item[1])
+        },
         sql_after_reply=after / turns,
         unexpected=sim.outcome.unexpected,
     )
 
 
 def describe(figures: RoundTrips) -> list[str]:
-    lines = [f"  {figures.backend}, {figures.mix}: per turn ({figures.turns} turns one at a time; unexpected answers {figures.unexpected}):"]
+    lines = [
+        f"  {figures.backend}, {figures.mix}: per turn ({figures.turns} turns one at a time; unexpected answers {figures.unexpected}):"
+    ]
     if figures.redis_commands:
         lines.append(
             f"    Redis: {figures.redis_sends:.1f} round trips — "
-            + ", ".join(f"{name} {count:.2f}" for name, count in figures.redis_commands.items())
+            + ", ".join(
+                f"{name} {count:.2f}" for name, count in figures.redis_commands.items()
+            )
         )
     lines.append(
         f"    SQL on the reply path: {figures.sql_statements:.1f} statements — "
-        + ", ".join(f"{name} {count:.2f}" for name, count in list(figures.sql_by_kind.items())[:8])
+        + ", ".join(
+            f"{name} {count:.2f}"
+            for name, count in list(figures.sql_by_kind.items())[:8]
+        )
     )
-    lines.append(f"    SQL after the reply (transcript batches): {figures.sql_after_reply:.2f} statements")
+    lines.append(
+        f"    SQL after the reply (transcript batches): {figures.sql_after_reply:.2f} statements"
+    )
     return lines

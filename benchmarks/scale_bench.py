@@ -15,11 +15,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
-import random
-import subprocess
 import shutil
+import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,11 +36,17 @@ MESSAGES_PATH = "/api/webchat/messages"
 @dataclass
 class RedisMemory:
     conversations: int
-    bytes_per_conversation: float  # MEMORY USAGE summed over the run's keys, delta / conversations
+    bytes_per_conversation: (
+        float  # MEMORY USAGE summed over the run's keys, delta / conversations
+    )
     keys_per_conversation: float
-    info_delta_per_conversation: float | None  # INFO used_memory delta: others share this Redis, so noisy
+    info_delta_per_conversation: (
+        float | None
+    )  # INFO used_memory delta: others share this Redis, so noisy
     by_kind: dict[str, int]  # key kind (prefix stripped, ids masked) -> bytes, delta
-    per_more_message: float | None = None  # bytes each further message adds to a conversation
+    per_more_message: float | None = (
+        None  # bytes each further message adds to a conversation
+    )
 
     @property
     def target_met(self) -> bool:
@@ -56,13 +60,21 @@ class SideBySide:
     project: loadgen.LoadResult
     echo: loadgen.LoadResult | None
     startup_seconds: float
-    server_cpu: float | None  # share of one core during the project's max run, all processes
-    project_cpu_per_request: float | None = None  # server CPU seconds / answered request
-    redis_cpu: float | None = None  # share of one core the Redis server used during the project's max run
+    server_cpu: (
+        float | None
+    )  # share of one core during the project's max run, all processes
+    project_cpu_per_request: float | None = (
+        None  # server CPU seconds / answered request
+    )
+    redis_cpu: float | None = (
+        None  # share of one core the Redis server used during the project's max run
+    )
     echo_cpu_per_request: float | None = None
     half: http_bench.RunFigures | None = None
     redis_memory: RedisMemory | None = None
-    unexpected: list[str] = field(default_factory=list)  # answers that missed the expected text
+    unexpected: list[str] = field(
+        default_factory=list
+    )  # answers that missed the expected text
     profile: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -87,7 +99,9 @@ class SideBySide:
 
 
 def bodies() -> list[str]:
-    return [json.dumps({"text": question}, ensure_ascii=False) for question, _ in QUESTIONS]
+    return [
+        json.dumps({"text": question}, ensure_ascii=False) for question, _ in QUESTIONS
+    ]
 
 
 async def make_sessions(base_url: str, count: int, concurrency: int = 8) -> list[str]:
@@ -111,10 +125,23 @@ async def check_answers(base_url: str, tokens: list[str]) -> list[str]:
     problems: list[str] = []
     async with httpx.AsyncClient(base_url=base_url, timeout=10.0) as client:
         for token, (question, expect) in zip(tokens, QUESTIONS):
-            response = await client.post(MESSAGES_PATH, json={"text": question}, headers={"Authorization": f"Bearer {token}"})
-            shown = " | ".join(reply.get("text", "") for reply in response.json().get("replies", [])) if response.is_success else ""
+            response = await client.post(
+                MESSAGES_PATH,
+                json={"text": question},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            shown = (
+                " | ".join(
+                    reply.get("text", "")
+                    for reply in response.json().get("replies", [])
+                )
+                if response.is_success
+                else ""
+            )
             if response.status_code != 200 or expect.lower() not in shown.lower():
-                problems.append(f"{question!r}: HTTP {response.status_code}, expected {expect!r} in {shown[:120]!r}")
+                problems.append(
+                    f"{question!r}: HTTP {response.status_code}, expected {expect!r} in {shown[:120]!r}"
+                )
     return problems
 
 
@@ -139,10 +166,14 @@ async def _prefix_usage(client, prefix: str) -> dict[str, tuple[int, int]]:
 def _key_kind(key: str) -> str:
     """``v:conv:webchat:1b2c…`` -> ``v:conv:webchat:…``: long or numeric parts masked."""
     parts = key.split(":")
-    return ":".join(part if len(part) < 12 and not part.isdigit() else "…" for part in parts)
+    return ":".join(
+        part if len(part) < 12 and not part.isdigit() else "…" for part in parts
+    )
 
 
-async def redis_memory(base_url: str, backend: Backend, tokens: list[str], messages: int = 3) -> RedisMemory:
+async def redis_memory(
+    base_url: str, backend: Backend, tokens: list[str], messages: int = 3
+) -> RedisMemory:
     """``messages`` questions in each of ``tokens``' sessions, one round at a time;
     the Redis memory under the run's private prefix before and after each round
     (MEMORY USAGE of each key: the shared Redis's INFO total moves with everyone
@@ -156,18 +187,24 @@ async def redis_memory(base_url: str, backend: Backend, tokens: list[str], messa
         snapshots.append(await _prefix_usage(client, backend.redis_prefix))
         info_before = (await client.info("memory"))["used_memory"]
         info_after_first = info_before
-        async with httpx.AsyncClient(base_url=base_url, timeout=10.0, limits=httpx.Limits(max_connections=8)) as http:
+        async with httpx.AsyncClient(
+            base_url=base_url, timeout=10.0, limits=httpx.Limits(max_connections=8)
+        ) as http:
+
+            async def worker(queue: list[tuple[int, str]], round_: int) -> None:
+                while queue:
+                    index, token = queue.pop()
+                    question, _ = QUESTIONS[(index + round_) % len(QUESTIONS)]
+                    response = await http.post(
+                        MESSAGES_PATH,
+                        json={"text": question},
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
+                    response.raise_for_status()
+
             for round_ in range(messages):
                 queue = list(enumerate(tokens))
-
-                async def worker() -> None:
-                    while queue:
-                        index, token = queue.pop()
-                        question, _ = QUESTIONS[(index + round_) % len(QUESTIONS)]
-                        response = await http.post(MESSAGES_PATH, json={"text": question}, headers={"Authorization": f"Bearer {token}"})
-                        response.raise_for_status()
-
-                await asyncio.gather(*(worker() for _ in range(8)))
+                await asyncio.gather(*(worker(queue, round_) for _ in range(8)))
                 await asyncio.sleep(1.0)  # anything the turn does after its reply
                 snapshots.append(await _prefix_usage(client, backend.redis_prefix))
                 if round_ == 0:
@@ -181,14 +218,22 @@ async def redis_memory(base_url: str, backend: Backend, tokens: list[str], messa
 
     before, first, last = snapshots[0], snapshots[1], snapshots[-1]
     kinds = set(before) | set(first)
-    delta = {kind: first.get(kind, (0, 0))[0] - before.get(kind, (0, 0))[0] for kind in kinds}
+    delta = {
+        kind: first.get(kind, (0, 0))[0] - before.get(kind, (0, 0))[0] for kind in kinds
+    }
     return RedisMemory(
         conversations=count,
         bytes_per_conversation=(total(first, 0) - total(before, 0)) / count,
         keys_per_conversation=(total(first, 1) - total(before, 1)) / count,
         info_delta_per_conversation=(info_after_first - info_before) / count,
-        by_kind={kind: size for kind, size in sorted(delta.items(), key=lambda item: -item[1]) if size},
-        per_more_message=(total(last, 0) - total(first, 0)) / count / (messages - 1) if messages > 1 else None,
+        by_kind={
+            kind: size
+            for kind, size in sorted(delta.items(), key=lambda item: -item[1])
+            if size
+        },
+        per_more_message=(total(last, 0) - total(first, 0)) / count / (messages - 1)
+        if messages > 1
+        else None,
     )
 
 
@@ -207,24 +252,67 @@ async def run(
     profile_dir: Path | None = None,
 ) -> SideBySide:
     payloads = bodies()
-    async with http_bench.running_server(backend, workdir, workers) as (base_url, process, startup, log_path):
-        tokens = await make_sessions(base_url, sessions + len(QUESTIONS) + redis_conversations)
+    async with http_bench.running_server(backend, workdir, workers) as (
+        base_url,
+        process,
+        startup,
+        log_path,
+    ):
+        tokens = await make_sessions(
+            base_url, sessions + len(QUESTIONS) + redis_conversations
+        )
         check_tokens, tokens = tokens[: len(QUESTIONS)], tokens[len(QUESTIONS) :]
-        memory_tokens, tokens = tokens[:redis_conversations], tokens[redis_conversations:]
-        memory = await redis_memory(base_url, backend, memory_tokens) if backend.redis_url and memory_tokens else None
+        memory_tokens, tokens = (
+            tokens[:redis_conversations],
+            tokens[redis_conversations:],
+        )
+        memory = (
+            await redis_memory(base_url, backend, memory_tokens)
+            if backend.redis_url and memory_tokens
+            else None
+        )
         unexpected = await check_answers(base_url, check_tokens)
         # Warm-up: pools, caches, the NLU's first calls.
-        await loadgen.closed_loop(base_url, MESSAGES_PATH, tokens, payloads, connections=connections, seconds=2)
+        await loadgen.closed_loop(
+            base_url,
+            MESSAGES_PATH,
+            tokens,
+            payloads,
+            connections=connections,
+            seconds=2,
+        )
         await http_bench.until_idle(process.pid)
         redis_pid = await _redis_pid(backend.redis_url) if backend.redis_url else None
         redis_before = http_bench.process_cpu_seconds(redis_pid) if redis_pid else None
         cpu_before = http_bench.process_cpu_seconds(process.pid)
-        project = await loadgen.closed_loop(base_url, MESSAGES_PATH, tokens, payloads, connections=connections, seconds=seconds)
+        project = await loadgen.closed_loop(
+            base_url,
+            MESSAGES_PATH,
+            tokens,
+            payloads,
+            connections=connections,
+            seconds=seconds,
+        )
         cpu_after = http_bench.process_cpu_seconds(process.pid)
         redis_after = http_bench.process_cpu_seconds(redis_pid) if redis_pid else None
-        server_cpu = (cpu_after - cpu_before) / project.seconds if cpu_before is not None and cpu_after is not None else None
-        figures = SideBySide(backend.name, workers, project, None, startup, server_cpu, redis_memory=memory, unexpected=unexpected)
-        figures.project_cpu_per_request = _cpu_per_request(cpu_before, cpu_after, project)
+        server_cpu = (
+            (cpu_after - cpu_before) / project.seconds
+            if cpu_before is not None and cpu_after is not None
+            else None
+        )
+        figures = SideBySide(
+            backend.name,
+            workers,
+            project,
+            None,
+            startup,
+            server_cpu,
+            redis_memory=memory,
+            unexpected=unexpected,
+        )
+        figures.project_cpu_per_request = _cpu_per_request(
+            cpu_before, cpu_after, project
+        )
         if redis_before is not None and redis_after is not None:
             figures.redis_cpu = (redis_after - redis_before) / project.seconds
         await http_bench.until_idle(process.pid)
@@ -232,23 +320,50 @@ async def run(
             load = http_bench._Load(base_url, seed=20261130, mix=QUESTIONS_MIX)
             try:
                 figures.half = await http_bench.fixed_rate(
-                    load, process.pid, rate=project.per_second / 2, seconds=half_seconds, subscribers=max(64, sessions // 10)
+                    load,
+                    process.pid,
+                    rate=project.per_second / 2,
+                    seconds=half_seconds,
+                    subscribers=max(64, sessions // 10),
                 )
             finally:
                 await load.aclose()
             await http_bench.until_idle(process.pid)
         if profile_seconds > 0:
             figures.profile = await profile_under_load(
-                base_url, process.pid, tokens, payloads, profile_dir or workdir, connections, profile_seconds, workers,
+                base_url,
+                process.pid,
+                tokens,
+                payloads,
+                profile_dir or workdir,
+                connections,
+                profile_seconds,
+                workers,
                 name=f"profile-{backend.name.replace('+', '-')}-{workers}w.txt",
             )
         figures.notes = http_bench.notable_log_lines(log_path)
-    async with http_bench.running_echo(workdir, workers) as (echo_url, echo_process, _, _):
-        await loadgen.closed_loop(echo_url, "/echo", tokens, payloads, connections=connections, seconds=1)
+    async with http_bench.running_echo(workdir, workers) as (
+        echo_url,
+        echo_process,
+        _,
+        _,
+    ):
+        await loadgen.closed_loop(
+            echo_url, "/echo", tokens, payloads, connections=connections, seconds=1
+        )
         await http_bench.until_idle(echo_process.pid)
         cpu_before = http_bench.process_cpu_seconds(echo_process.pid)
-        figures.echo = await loadgen.closed_loop(echo_url, "/echo", tokens, payloads, connections=connections, seconds=seconds)
-        figures.echo_cpu_per_request = _cpu_per_request(cpu_before, http_bench.process_cpu_seconds(echo_process.pid), figures.echo)
+        figures.echo = await loadgen.closed_loop(
+            echo_url,
+            "/echo",
+            tokens,
+            payloads,
+            connections=connections,
+            seconds=seconds,
+        )
+        figures.echo_cpu_per_request = _cpu_per_request(
+            cpu_before, http_bench.process_cpu_seconds(echo_process.pid), figures.echo
+        )
     return figures
 
 
@@ -267,15 +382,25 @@ async def _redis_pid(url: str) -> int | None:
     return pid if Path(f"/proc/{pid}").exists() else None
 
 
-def _cpu_per_request(before: float | None, after: float | None, result: loadgen.LoadResult) -> float | None:
+def _cpu_per_request(
+    before: float | None, after: float | None, result: loadgen.LoadResult
+) -> float | None:
     if before is None or after is None or not result.requests:
         return None
     return (after - before) / result.requests
 
 
 async def profile_under_load(
-    base_url: str, pid: int, tokens: list[str], payloads: list[str], workdir: Path, connections: int, seconds: float, workers: int,
-    *, name: str,
+    base_url: str,
+    pid: int,
+    tokens: list[str],
+    payloads: list[str],
+    workdir: Path,
+    connections: int,
+    seconds: float,
+    workers: int,
+    *,
+    name: str,
 ) -> list[str]:
     """py-spy (a sampling profiler; its binary ships in the PyPI wheel) on the server
     while the closed loop runs; summarised by profile_summary."""
@@ -287,10 +412,21 @@ async def profile_under_load(
                "--format", "raw", "--nolineno", "--full-filenames", "--output", str(output)]  # fmt: skip
     if workers > 1:
         command.append("--subprocesses")
-    spy_process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    spy_process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
-        await loadgen.closed_loop(base_url, MESSAGES_PATH, tokens, payloads, connections=connections, seconds=seconds)
-        _, stderr = await asyncio.to_thread(spy_process.communicate, timeout=seconds + 30)
+        await loadgen.closed_loop(
+            base_url,
+            MESSAGES_PATH,
+            tokens,
+            payloads,
+            connections=connections,
+            seconds=seconds,
+        )
+        _, stderr = await asyncio.to_thread(
+            spy_process.communicate, timeout=seconds + 30
+        )
     finally:
         if spy_process.poll() is None:
             spy_process.kill()
@@ -302,8 +438,14 @@ async def profile_under_load(
 
 # -- output ---------------------------------------------------------------------------------------------
 def describe(figures: SideBySide) -> list[str]:
-    lines = [f"  {figures.backend}, {figures.workers} process(es); server ready in {figures.startup_seconds:.1f} s"]
-    cpu = f"; server CPU {figures.server_cpu:.0%} of one core" if figures.server_cpu is not None else ""
+    lines = [
+        f"  {figures.backend}, {figures.workers} process(es); server ready in {figures.startup_seconds:.1f} s"
+    ]
+    cpu = (
+        f"; server CPU {figures.server_cpu:.0%} of one core"
+        if figures.server_cpu is not None
+        else ""
+    )
     if figures.redis_cpu is not None:
         cpu += f", Redis server {figures.redis_cpu:.0%} (shared with everyone's tests)"
     lines.append(f"    project web chat: {figures.project.describe()}{cpu}")
@@ -311,7 +453,11 @@ def describe(figures: SideBySide) -> list[str]:
         lines.append(f"    bare echo:        {figures.echo.describe()}")
     if figures.ratio is not None:
         target = figures.ratio_target
-        verdict = f" — target ≥ {target:.2f}: {'met' if figures.ratio >= target else 'MISSED'}" if target else ""
+        verdict = (
+            f" — target ≥ {target:.2f}: {'met' if figures.ratio >= target else 'MISSED'}"
+            if target
+            else ""
+        )
         lines.append(f"    ratio project / echo: {figures.ratio:.3f}{verdict}")
     if figures.cpu_ratio is not None:
         lines.append(
@@ -320,7 +466,10 @@ def describe(figures: SideBySide) -> list[str]:
             "(what the throughput ratio would be if both servers got whole cores)"
         )
     if figures.unexpected:
-        lines.append(f"    UNEXPECTED ANSWERS ({len(figures.unexpected)}): " + "; ".join(figures.unexpected[:3]))
+        lines.append(
+            f"    UNEXPECTED ANSWERS ({len(figures.unexpected)}): "
+            + "; ".join(figures.unexpected[:3])
+        )
     half = figures.half
     if half:
         verdict = "met" if half_met(figures) else "MISSED"
@@ -330,20 +479,37 @@ def describe(figures: SideBySide) -> list[str]:
             f"— target p99 < {TARGET_HALF_P99_SECONDS * 1e3:.0f} ms: {verdict}"
         )
         if half.outcome.unexpected:
-            lines.append(f"      unexpected answers {half.outcome.unexpected}: " + "; ".join(half.outcome.samples[:2]))
+            lines.append(
+                f"      unexpected answers {half.outcome.unexpected}: "
+                + "; ".join(half.outcome.samples[:2])
+            )
     memory = figures.redis_memory
     if memory:
-        info = f"; INFO used_memory delta {memory.info_delta_per_conversation:,.0f} B (shared Redis: noisy)" if memory.info_delta_per_conversation is not None else ""
+        info = (
+            f"; INFO used_memory delta {memory.info_delta_per_conversation:,.0f} B (shared Redis: noisy)"
+            if memory.info_delta_per_conversation is not None
+            else ""
+        )
         lines.append(
             f"    Redis per idle conversation ({memory.conversations:,} conversations, one question each): "
             f"{memory.bytes_per_conversation:,.0f} B by MEMORY USAGE in {memory.keys_per_conversation:.1f} keys{info} "
             f"— target ≤ {TARGET_REDIS_BYTES_PER_CONVERSATION:,} B: {'met' if memory.target_met else 'MISSED'}"
         )
-        lines.append("      by key, after one question: " + ", ".join(f"{kind} {size / memory.conversations:,.0f} B" for kind, size in list(memory.by_kind.items())[:6]))
+        lines.append(
+            "      by key, after one question: "
+            + ", ".join(
+                f"{kind} {size / memory.conversations:,.0f} B"
+                for kind, size in list(memory.by_kind.items())[:6]
+            )
+        )
         if memory.per_more_message is not None:
-            lines.append(f"      each further message adds {memory.per_more_message:,.0f} B to the idle conversation (until the keys expire)")
+            lines.append(
+                f"      each further message adds {memory.per_more_message:,.0f} B to the idle conversation (until the keys expire)"
+            )
     if figures.profile:
-        lines.append("    profile of the server under the same load (py-spy, CPU samples):")
+        lines.append(
+            "    profile of the server under the same load (py-spy, CPU samples):"
+        )
         lines += [f"      {line}" for line in figures.profile]
     if figures.notes:
         lines.append("    server log:")
@@ -355,4 +521,8 @@ def half_met(figures: SideBySide) -> bool | None:
     half = figures.half
     if half is None:
         return None
-    return half.errors == 0 and half.skipped == 0 and half.latency.p99 < TARGET_HALF_P99_SECONDS
+    return (
+        half.errors == 0
+        and half.skipped == 0
+        and half.latency.p99 < TARGET_HALF_P99_SECONDS
+    )

@@ -19,12 +19,16 @@ from reference.directory import default_directory
 RAW = "\n".join(
     [
         # 6 samples: our engine inside SQLAlchemy inside asyncpg
-        "run (/venv/lib/python3.11/site-packages/uvicorn/server.py);handle (/repo/dialogs/engine.py);"
-        "execute (/venv/lib/python3.11/site-packages/sqlalchemy/orm/session.py);"
-        "fetch (/venv/lib/python3.11/site-packages/asyncpg/connection.py) 6",
+        (
+            "run (/venv/lib/python3.11/site-packages/uvicorn/server.py);handle (/repo/dialogs/engine.py);"
+            "execute (/venv/lib/python3.11/site-packages/sqlalchemy/orm/session.py);"
+            "fetch (/venv/lib/python3.11/site-packages/asyncpg/connection.py) 6"
+        ),
         # 3 samples: the engine calling the standard library (counts for our code)
-        "run (/venv/lib/python3.11/site-packages/uvicorn/server.py);handle (/repo/dialogs/engine.py);"
-        "uuid4 (/usr/lib/python3.11/uuid.py) 3",
+        (
+            "run (/venv/lib/python3.11/site-packages/uvicorn/server.py);handle (/repo/dialogs/engine.py);"
+            "uuid4 (/usr/lib/python3.11/uuid.py) 3"
+        ),
         # 1 sample: only the event loop
         "run (/usr/lib/python3.11/asyncio/runners.py) 1",
         "not a stack line",
@@ -44,13 +48,26 @@ def test_profile_summary_attributes_each_sample_to_its_innermost_layer() -> None
 
 
 def test_short_paths_name_the_package() -> None:
-    assert profile_summary.short_path("/x/.venv/lib/python3.11/site-packages/redis/client.py") == "redis/client.py"
-    assert profile_summary.short_path("/work/wt/bench/storage/engine.py") == "storage/engine.py"
-    assert profile_summary.short_path("/usr/local/lib/python3.11/json/encoder.py") == "json/encoder.py"
+    assert (
+        profile_summary.short_path(
+            "/x/.venv/lib/python3.11/site-packages/redis/client.py"
+        )
+        == "redis/client.py"
+    )
+    assert (
+        profile_summary.short_path("/work/wt/bench/storage/engine.py")
+        == "storage/engine.py"
+    )
+    assert (
+        profile_summary.short_path("/usr/local/lib/python3.11/json/encoder.py")
+        == "json/encoder.py"
+    )
 
 
 def test_redis_key_kinds_mask_ids() -> None:
-    assert scale_bench._key_kind("v:conv:webchat:3f2a9c1b5d7e4f60") == "v:conv:webchat:…"
+    assert (
+        scale_bench._key_kind("v:conv:webchat:3f2a9c1b5d7e4f60") == "v:conv:webchat:…"
+    )
     assert scale_bench._key_kind("v:rate:webchat:12345") == "v:rate:webchat:…"
 
 
@@ -60,12 +77,19 @@ def test_generated_subscriber_file_is_valid_and_carries_pbkdf2_hashes(tmp_path) 
     parsed = read_subscriber_file(path, default_directory(), processes=1)
     assert len(parsed.rows) == 300
     assert len({row.account for row in parsed.rows}) == 300
-    assert all(row.password is None and hash_scheme(row.password_hash) == "pbkdf2" for row in parsed.rows)
-    assert len({row.password_hash.split("$")[2] for row in parsed.rows}) == 300  # a salt each
+    assert all(
+        row.password is None and hash_scheme(row.password_hash) == "pbkdf2"
+        for row in parsed.rows
+    )
+    assert (
+        len({row.password_hash.split("$")[2] for row in parsed.rows}) == 300
+    )  # a salt each
 
 
 def test_questions_mix_asks_only_standalone_questions() -> None:
-    sim = Subscriber(random.Random(1), lambda: "+7 900 000-00-00", Outcome(), QUESTIONS_MIX)
+    sim = Subscriber(
+        random.Random(1), lambda: "+7 900 000-00-00", Outcome(), QUESTIONS_MIX
+    )
     asked: set[str] = set()
     for _ in range(30):
         message = sim.next_message()
@@ -82,11 +106,23 @@ async def test_load_generators_drive_the_bare_echo(tmp_path, generator) -> None:
     bodies = scale_bench.bodies()
     async with http_bench.running_echo(tmp_path, workers=1) as (base_url, _, _, _):
         if generator == "wrk":
-            result = await asyncio.to_thread(loadgen.run_wrk, base_url, "/echo", ["a", "b"], bodies, connections=2, seconds=1)
+            result = await asyncio.to_thread(
+                loadgen.run_wrk,
+                base_url,
+                "/echo",
+                ["a", "b"],
+                bodies,
+                connections=2,
+                seconds=1,
+            )
         else:
-            result = await loadgen.run_httpx(base_url, "/echo", ["a", "b"], bodies, connections=2, seconds=1)
+            result = await loadgen.run_httpx(
+                base_url, "/echo", ["a", "b"], bodies, connections=2, seconds=1
+            )
         # A wrong path would make every answer a 404: counted as errors, not requests.
-        missing = await loadgen.run_httpx(base_url, "/nowhere", ["a"], bodies, connections=1, seconds=0.3)
+        missing = await loadgen.run_httpx(
+            base_url, "/nowhere", ["a"], bodies, connections=1, seconds=0.3
+        )
     assert result.generator == generator
     assert result.requests > 0 and result.errors == 0
     assert 0 < result.p50 <= result.p99 <= result.max
@@ -94,7 +130,9 @@ async def test_load_generators_drive_the_bare_echo(tmp_path, generator) -> None:
 
 
 @pytest.mark.redis
-async def test_round_trip_counter_counts_network_sends_commands_and_sql(tmp_path) -> None:
+async def test_round_trip_counter_counts_network_sends_commands_and_sql(
+    tmp_path,
+) -> None:
     import uuid
 
     import redis.asyncio as aioredis
