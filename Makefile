@@ -27,6 +27,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
 
 bench: $(VENV)/.installed-test
+	@command -v wrk >/dev/null 2>&1 || echo "NOTE: wrk is not installed (Debian: apt-get install -y wrk); the side-by-side run falls back to the slower Python load generator"
 	$(BIN)/python benchmarks/run.py
 
 clean:

@@ -103,20 +103,59 @@ def server_env(backend: Backend, workdir: Path, port: int) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def running_server(backend: Backend, workdir: Path) -> AsyncIterator[tuple[str, subprocess.Popen, float, Path]]:
-    """Start the app, wait until /healthz answers 200, yield (base URL, process,
-    startup seconds, log path); always stop the process afterwards."""
+async def running_server(
+    backend: Backend, workdir: Path, workers: int = 1
+) -> AsyncIterator[tuple[str, subprocess.Popen, float, Path]]:
+    """Start the app (``serve --demo``, ``--workers N`` when N > 1: gunicorn), wait
+    until /healthz answers 200, yield (base URL, process, startup seconds, log path);
+    always stop the process afterwards."""
     port = free_port()
-    log_path = workdir / f"server-{backend.name.replace('+', '-')}.log"
+    command = [sys.executable, "-m", "app.cli", "serve", "--demo"]
+    if workers > 1:
+        command += ["--workers", str(workers)]
+    log_name = f"server-{backend.name.replace('+', '-')}-{workers}w.log"
+    async with running_process(command, server_env(backend, workdir, port), workdir, port, log_name) as running:
+        yield running
+
+
+def echo_command(workers: int, port: int) -> list[str]:
+    """The bare echo endpoint, served like the app: uvicorn in one process, or gunicorn
+    with uvicorn workers (the same worker class ``serve --workers`` uses)."""
+    if workers == 1:
+        return [sys.executable, "-m", "uvicorn", "benchmarks.echo_app:app", "--host", "127.0.0.1",
+                "--port", str(port), "--log-level", "warning"]  # fmt: skip
+    return [sys.executable, "-m", "gunicorn", "benchmarks.echo_app:app", "--bind", f"127.0.0.1:{port}",
+            "--workers", str(workers), "--worker-class", "uvicorn_worker.UvicornWorker",
+            "--keep-alive", "5", "--log-level", "warning"]  # fmt: skip
+
+
+@asynccontextmanager
+async def running_echo(workdir: Path, workers: int = 1) -> AsyncIterator[tuple[str, subprocess.Popen, float, Path]]:
+    port = free_port()
+    env = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR") if name in os.environ}
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    async with running_process(echo_command(workers, port), env, workdir, port, f"echo-{workers}w.log") as running:
+        yield running
+
+
+@asynccontextmanager
+async def running_process(
+    command: list[str], env: dict[str, str], workdir: Path, port: int, log_name: str
+) -> AsyncIterator[tuple[str, subprocess.Popen, float, Path]]:
+    log_path = workdir / log_name
     base_url = f"http://127.0.0.1:{port}"
     log_file = open(log_path, "wb")
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--demo"],
+        command,
         cwd=workdir,  # no stray .env; the SQLite file and secret stay in the temp dir
-        env=server_env(backend, workdir, port),
+        env=env,
         stdout=log_file,
         stderr=subprocess.STDOUT,
+        # A session of its own: with the kernel's autogroup scheduling (Debian's default)
+        # each session shares one CPU slot, so the server would otherwise share the load
+        # generator's slot. Its workers still share the server's slot.
+        start_new_session=True,
     )
     try:
         async with httpx.AsyncClient(base_url=base_url, timeout=2.0) as client:
@@ -183,8 +222,9 @@ class _Chatter:
 
 
 class _Load:
-    def __init__(self, base_url: str, seed: int) -> None:
+    def __init__(self, base_url: str, seed: int, mix=None) -> None:
         self.base_url = base_url
+        self.mix = mix or MIX
         self.clients: list[httpx.AsyncClient] = []
         self.rng = random.Random(seed)
         self.phones = PhoneNumbers(seed)
@@ -203,7 +243,7 @@ class _Load:
             await client.aclose()
 
     def chatter(self, outcome: Outcome, index: int) -> _Chatter:
-        return _Chatter(Subscriber(random.Random(self.rng.random()), self.phones, outcome), self.client(index))
+        return _Chatter(Subscriber(random.Random(self.rng.random()), self.phones, outcome, self.mix), self.client(index))
 
     async def new_token(self, client: httpx.AsyncClient) -> str:
         response = await client.post("/api/webchat/sessions")
@@ -267,10 +307,11 @@ class _Tally:
         self.late = 0
 
 
-def _avg_messages_per_conversation() -> float:
+def _avg_messages_per_conversation(mix=None) -> float:
+    mix = mix or MIX
     rng = random.Random(0)
-    total = sum(w for w, _ in MIX)
-    return sum(w * len(make(rng, lambda: "+7 900 000-00-00")) for w, make in MIX) / total
+    total = sum(w for w, _ in mix)
+    return sum(w * len(make(rng, lambda: "+7 900 000-00-00")) for w, make in mix) / total
 
 
 def _figures(mode: str, tally: _Tally, elapsed: float, cpu_client: float, cpu_server: float | None, server_pid: int, **extra) -> RunFigures:
@@ -297,7 +338,7 @@ async def fixed_rate(load: _Load, server_pid: int, *, rate: float, seconds: floa
     subscribers. A tick that finds every subscriber still waiting for an answer is
     skipped (and counted): the server is then ``subscribers`` messages behind."""
     outcome = Outcome()
-    await load.precreate_tokens(int(rate * seconds / _avg_messages_per_conversation() * 1.3) + subscribers)
+    await load.precreate_tokens(int(rate * seconds / _avg_messages_per_conversation(load.mix) * 1.3) + subscribers)
     idle = collections.deque(load.chatter(outcome, index) for index in range(subscribers))
     tally = _Tally()
     pending: set[asyncio.Task] = set()

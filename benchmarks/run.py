@@ -5,6 +5,12 @@
    in-process state and on PostgreSQL + Redis.
 3. Web chat over HTTP: the real app under uvicorn in a subprocess, at a fixed offered
    rate (open loop) and at maximum throughput, on both backends.
+4. Side by side (issue 11): the web chat and a bare FastAPI/uvicorn echo endpoint under
+   the same load generator (wrk when installed), the ratio printed, for 1 and 2 server
+   processes; p99 at half the maximum; Redis memory per idle conversation; a py-spy
+   profile of the server under that load.
+5. Subscriber import: a generated CSV with PBKDF2 password hashes, imported and
+   re-imported (must write nothing), on PostgreSQL and SQLite.
 
 Prints figures and whether each target is met; never fails on speed. Every part is
 bounded by counts and seconds. Traffic goes to 127.0.0.1 only (the app under test,
@@ -27,9 +33,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks import console_bench, engine_bench, http_bench, infra, nlu_bench  # noqa: E402
+from benchmarks import (  # noqa: E402
+    console_bench, engine_bench, http_bench, import_bench, infra, loadgen, nlu_bench, roundtrips, scale_bench,
+)
 
-PARTS = ("nlu", "engine", "http", "console")
+PARTS = ("nlu", "engine", "roundtrips", "http", "scale", "import", "console")
 BACKENDS = ("sqlite", "postgres")
 
 
@@ -70,12 +78,18 @@ FULL = dict(
     engine_turns=5000, engine_warmup=500, engine_concurrency=32, engine_time_limit=120.0,
     http_rate=200.0, http_seconds=25.0, http_subscribers=500, http_max_seconds=15.0,
     http_max_concurrency=32, http_warmup=300, console_requests=200, console_messages=10,
+    scale_sessions=3000, scale_seconds=10.0, scale_connections=32, scale_half_seconds=15.0,
+    scale_redis_conversations=1000, scale_profile_seconds=8.0,
+    import_postgres_rows=1_000_000, import_sqlite_rows=100_000,
 )  # fmt: skip
 QUICK = dict(
     nlu_seconds=1.0, nlu_rounds=2,
     engine_turns=600, engine_warmup=100, engine_concurrency=32, engine_time_limit=30.0,
     http_rate=200.0, http_seconds=5.0, http_subscribers=100, http_max_seconds=4.0,
     http_max_concurrency=32, http_warmup=50, console_requests=60, console_messages=3,
+    scale_sessions=300, scale_seconds=3.0, scale_connections=32, scale_half_seconds=4.0,
+    scale_redis_conversations=200, scale_profile_seconds=3.0,
+    import_postgres_rows=20_000, import_sqlite_rows=5_000,
 )  # fmt: skip
 
 
@@ -91,6 +105,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     sizes = parser.add_argument_group("sizes (defaults: full run; --quick picks smaller ones)")
     for name, value in FULL.items():
         sizes.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=None, help=f"full: {value}, quick: {QUICK[name]}")
+    parser.add_argument("--scale-workers", default="1,2", help="server processes for the side-by-side run on PostgreSQL + Redis (SQLite: 1 only) (default: %(default)s)")
+    parser.add_argument("--keep-profiles", type=Path, help="keep py-spy's raw profiles (flamegraph.pl input) in this directory")
     parser.add_argument("--json", type=Path, help="also write the summary rows to this file")
     args = parser.parse_args(argv)
     preset = QUICK if args.quick else FULL
@@ -99,6 +115,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             setattr(args, name, value)
     args.parts = _choices(parser, args.parts, PARTS, "--parts")
     args.backends = _choices(parser, args.backends, BACKENDS, "--backends")
+    try:
+        args.scale_workers = sorted({int(item) for item in args.scale_workers.split(",") if item.strip()})
+    except ValueError:
+        parser.error("--scale-workers: comma-separated numbers")
     return args
 
 
@@ -173,6 +193,23 @@ async def run_engine(args: argparse.Namespace, workdir: Path, rows: list[Row], l
         await with_backend(kind, args, workdir, body)
 
 
+async def run_roundtrips(args: argparse.Namespace, workdir: Path, rows: list[Row]) -> None:
+    heading("2b. Round trips of a turn — Redis sends and SQL statements, one turn at a time in-process")
+
+    async def body(backend: infra.Backend, subdir: Path) -> None:
+        for figures in await roundtrips.run(backend, subdir):
+            say(roundtrips.describe(figures))
+            redis = f"{figures.redis_sends:.1f} Redis round trips, " if figures.redis_commands else ""
+            rows.append(Row(
+                f"round trips per turn, {figures.mix}", backend.name,
+                f"{redis}{figures.sql_statements:.1f} SQL statements (+ {figures.sql_after_reply:.2f} after the reply)",
+                "1 Redis round trip" if figures.redis_commands else "", figures.redis_sends <= 1.0 if figures.redis_commands else None,
+            ))  # fmt: skip
+
+    for kind in args.backends:
+        await with_backend(kind, args, workdir, body)
+
+
 async def run_http(args: argparse.Namespace, workdir: Path, rows: list[Row]) -> None:
     heading("3. Web chat over HTTP — `python -m app.cli serve` (uvicorn, 1 process) on 127.0.0.1, httpx load generator")
 
@@ -216,7 +253,7 @@ async def run_http(args: argparse.Namespace, workdir: Path, rows: list[Row]) -> 
 
 async def run_console(args: argparse.Namespace, workdir: Path, rows: list[Row]) -> None:
     heading(
-        "4. Agent console — `isp-support serve` (uvicorn) in subprocesses on 127.0.0.1\n"
+        "6. Agent console — `isp-support serve` (uvicorn) in subprocesses on 127.0.0.1\n"
         "   a) GET /api/agent/queue with 10,000 open items vs the bare GET /healthz, interleaved\n"
         "   b) subscriber message on process A → agent console WebSocket on process B (PostgreSQL + Redis only)"
     )
@@ -244,6 +281,97 @@ async def run_console(args: argparse.Namespace, workdir: Path, rows: list[Row]) 
         except RuntimeError as error:
             say([f"  FAILED: {error}"])
             rows.append(Row("agent console", backend.name, f"failed: {str(error).splitlines()[0]}"))
+async def run_scale(args: argparse.Namespace, workdir: Path, rows: list[Row]) -> None:
+    generator = "wrk -t1" if loadgen.wrk_path() else "httpx (Python)"
+    heading(
+        f"4. Side by side — the web chat vs a bare FastAPI/uvicorn JSON echo, same load generator ({generator}, "
+        f"{args.scale_connections} connections, {args.scale_sessions:,} sessions asking office hours and payment methods)"
+    )
+    if not loadgen.wrk_path():
+        say([f"  NOTE: {loadgen.WRK_INSTALL_HINT}: it costs the shared cores more, so ratios are lower than with wrk."])
+    per_backend: dict[str, dict[int, scale_bench.SideBySide]] = {}
+
+    async def body(backend: infra.Backend, subdir: Path) -> None:
+        workers = [1] if backend.redis_url is None else args.scale_workers
+        for count in workers:
+            try:
+                figures = await scale_bench.run(
+                    backend, subdir, workers=count, sessions=args.scale_sessions, seconds=args.scale_seconds,
+                    connections=args.scale_connections, half_seconds=args.scale_half_seconds,
+                    redis_conversations=args.scale_redis_conversations if count == 1 else 0,
+                    profile_seconds=args.scale_profile_seconds if count == 1 else 0, profile_dir=args.keep_profiles,
+                )  # fmt: skip
+            except RuntimeError as error:
+                say([f"  {backend.name}, {count} process(es): FAILED: {error}"])
+                rows.append(Row(f"side by side, {count} process(es)", backend.name, f"failed: {str(error).splitlines()[0]}"))
+                continue
+            per_backend.setdefault(backend.name, {})[count] = figures
+            say(scale_bench.describe(figures))
+            add_scale_rows(rows, figures, per_backend[backend.name])
+
+    for kind in args.backends:
+        await with_backend(kind, args, workdir, body)
+
+
+def add_scale_rows(rows: list[Row], figures: scale_bench.SideBySide, by_workers: dict) -> None:
+    project, echo = figures.project, figures.echo
+    label = f"web chat vs bare echo, {figures.workers} process(es)"
+    figure = (
+        f"{project.per_second:,.0f} msg/s, p50 {project.p50 * 1e3:.0f} / p99 {project.p99 * 1e3:.0f} ms"
+        + (f" vs {echo.per_second:,.0f} req/s, p99 {echo.p99 * 1e3:.1f} ms: ratio **{figures.ratio:.3f}**" if echo and figures.ratio is not None else "")
+        + (f"; errors {project.errors}" if project.errors else "")
+        + (f"; by CPU cost: {figures.project_cpu_per_request * 1e3:.2f} vs {figures.echo_cpu_per_request * 1e3:.2f} ms a request, "
+           f"ratio {figures.cpu_ratio:.3f}" if figures.cpu_ratio is not None else "")
+    )  # fmt: skip
+    target = figures.ratio_target
+    rows.append(Row(label, figures.backend, figure, f"ratio ≥ {target:.2f}" if target else "", figures.ratio >= target if target and figures.ratio is not None else None))
+    if figures.workers > 1 and 1 in by_workers:
+        one = by_workers[1]
+        factor = project.per_second / one.project.per_second if one.project.per_second else 0.0
+        cpu = (
+            f" (server CPU {figures.server_cpu:.0%} vs {one.server_cpu:.0%} of one core; CPU per message "
+            f"{figures.project_cpu_per_request * 1e3:.2f} vs {one.project_cpu_per_request * 1e3:.2f} ms)"
+            if figures.server_cpu is not None and one.server_cpu is not None
+            and figures.project_cpu_per_request and one.project_cpu_per_request else ""
+        )
+        rows.append(Row(f"{figures.workers} processes vs 1, web chat msg/s", figures.backend, f"× {factor:.2f}{cpu}", "> × 1", factor > 1))
+    if figures.half:
+        half = figures.half
+        rows.append(Row(
+            f"web chat at half its max, {figures.workers} process(es)", figures.backend,
+            f"{half.offered_rate:.0f} msg/s offered; p50 {half.latency.p50 * 1e3:.0f} / p99 {half.latency.p99 * 1e3:.0f} ms; errors {half.errors}",
+            "p99 < 50 ms" if figures.workers == 1 else "", scale_bench.half_met(figures) if figures.workers == 1 else None,
+        ))  # fmt: skip
+    if figures.redis_memory:
+        memory = figures.redis_memory
+        rows.append(Row(
+            "Redis per idle conversation", figures.backend,
+            f"{memory.bytes_per_conversation:,.0f} B in {memory.keys_per_conversation:.1f} keys after one question"
+            + (f", + {memory.per_more_message:,.0f} B per further message" if memory.per_more_message is not None else "")
+            + f" ({memory.conversations:,} conversations)",
+            f"≤ {scale_bench.TARGET_REDIS_BYTES_PER_CONVERSATION:,} B", memory.target_met,
+        ))  # fmt: skip
+
+
+async def run_import(args: argparse.Namespace, workdir: Path, rows: list[Row]) -> None:
+    heading("5. Subscriber import — generated CSV with PBKDF2 password_hash, first run and re-run (must write nothing)")
+
+    async def body(backend: infra.Backend, subdir: Path) -> None:
+        count = args.import_sqlite_rows if backend.redis_url is None else args.import_postgres_rows
+        figures = await import_bench.run(backend, subdir, rows=count)
+        say(import_bench.describe(figures))
+        database = "PostgreSQL" if backend.redis_url else "SQLite"
+        for name, run_, met, target in (
+            ("first", figures.first, figures.first_met, f"< {import_bench.TARGET_FIRST_SECONDS:.0f} s for 1M"),
+            ("re-run", figures.rerun, figures.rerun_met, "writes nothing" + (f", < {import_bench.TARGET_RERUN_SECONDS:.0f} s for 1M" if figures.first_met is not None else "")),
+        ):
+            written = f"; {run_.written_by_check:,} rows written" if run_.written_by_check is not None else ""
+            rows.append(Row(
+                f"import {figures.rows:,} rows with hashes, {name}", database,
+                f"{run_.seconds:.1f} s (validating {run_.seconds - run_.write_seconds:.1f} s, writing {run_.write_seconds:.1f} s), "
+                f"{run_.rows_per_second(figures.rows):,.0f} rows/s{written}",
+                target if met is not None else "", met,
+            ))  # fmt: skip
 
     for kind in args.backends:
         await with_backend(kind, args, workdir, body)
@@ -283,6 +411,8 @@ def main(argv: list[str] | None = None) -> int:
         if load[0] > 1.0:
             print("  NOTE: the machine is busy (or was just now); figures may be lower than on a quiet one.")
 
+    if "scale" in args.parts and not loadgen.wrk_path():
+        print(f"  NOTE: {loadgen.WRK_INSTALL_HINT}")
     rows: list[Row] = []
     if "nlu" in args.parts:
         run_nlu(args, rows)
@@ -291,12 +421,18 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="isp-bench-") as workdir:
             if "engine" in args.parts:
                 await run_engine(args, Path(workdir), rows, logs)
+            if "roundtrips" in args.parts:
+                await run_roundtrips(args, Path(workdir), rows)
             if "http" in args.parts:
                 await run_http(args, Path(workdir), rows)
+            if "scale" in args.parts:
+                await run_scale(args, Path(workdir), rows)
+            if "import" in args.parts:
+                await run_import(args, Path(workdir), rows)
             if "console" in args.parts:
                 await run_console(args, Path(workdir), rows)
 
-    if {"engine", "http", "console"} & set(args.parts):
+    if {"engine", "roundtrips", "http", "scale", "import", "console"} & set(args.parts):
         infra.run_async(async_parts())
 
     heading(f"Summary ({time.perf_counter() - started:.0f} s in all)")

@@ -129,6 +129,25 @@ MIX: list[tuple[int, Callable[[random.Random, Callable[[], str]], list[Step]]]] 
 ]
 
 
+# The side-by-side run (issue 11): many sessions asking the questions an outage brings,
+# each one standalone (no context needed), so any session may ask any of them in any order.
+# (text, a piece of the expected answer)
+QUESTIONS: list[tuple[str, str]] = [
+    *((f"когда работает офис в {CITY_IN[city]}", city) for city in sorted(CITY_IN)),
+    ("как оплатить интернет", "без комиссии"),
+    ("способы оплаты", "без комиссии"),
+    ("как пополнить счет", "без комиссии"),
+]
+
+
+def questions(rng: random.Random, phones: Callable[[], str]) -> list[Step]:
+    """Three standalone questions from QUESTIONS in one conversation."""
+    return [text(question, expect) for question, expect in rng.sample(QUESTIONS, 3)]
+
+
+QUESTIONS_MIX: list[tuple[int, Callable[[random.Random, Callable[[], str]], list[Step]]]] = [(1, questions)]
+
+
 class PhoneNumbers:
     """Distinct valid mobile numbers: one open callback per phone and department."""
 
@@ -161,8 +180,9 @@ class Subscriber:
     ``new_conversation`` is True when the next message starts a fresh conversation
     (callers open a new session / user id for it)."""
 
-    def __init__(self, rng: random.Random, phones: Callable[[], str], outcome: Outcome) -> None:
+    def __init__(self, rng: random.Random, phones: Callable[[], str], outcome: Outcome, mix=None) -> None:
         self.rng = rng
+        self.mix = mix or MIX
         self.phones = phones
         self.outcome = outcome
         self.steps: list[Step] = []
@@ -172,8 +192,8 @@ class Subscriber:
         self.serial = 0  # which conversation of this subscriber: part of its user id / session
 
     def _start_scenario(self) -> None:
-        weights = [w for w, _ in MIX]
-        _, make = self.rng.choices(MIX, weights=weights)[0]
+        weights = [w for w, _ in self.mix]
+        _, make = self.rng.choices(self.mix, weights=weights)[0]
         self.steps = make(self.rng, self.phones)
         self.position = 0
         self.last = []
