@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import shutil
 from pathlib import Path
 from typing import AsyncIterator
@@ -15,17 +14,6 @@ from storage import make_engine
 from migrations.runner import upgrade
 from tests.doubles.telegram_bot_api import FakeTelegramBotApi
 from tests.telegram.harness import TelegramHarness, telegram_app, telegram_settings
-
-
-@pytest.fixture(autouse=True)
-def quiet_aiosqlite():
-    """As the product's logging set-up does (app/cli.py): aiosqlite at DEBUG logs every
-    SQL parameter — the inbox row of an update carries the subscriber's text."""
-    logger = logging.getLogger("aiosqlite")
-    previous = logger.level
-    logger.setLevel(logging.INFO)
-    yield
-    logger.setLevel(previous)
 
 
 @pytest.fixture
