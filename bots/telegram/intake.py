@@ -16,6 +16,11 @@ claim, acknowledge, then process in the background) or from long polling
   update's content) and swallows it: one bad update never stops the bot.
 
 Background work is tracked, so ``close`` can let it finish.
+
+With the app's inbox (``use_inbox``, the usual case) the webhook and polling record
+the update durably instead (``bots.durable_intake``: 503 when it cannot be recorded)
+and the inbox worker feeds it through the same per-chat path; the inbox's unique
+(channel, ``update_id``) then takes the StateStore claim's place.
 """
 
 from __future__ import annotations

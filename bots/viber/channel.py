@@ -5,8 +5,9 @@
 * ``webhook`` (Viber's check when the webhook is set) — 200;
 * ``conversation_started`` — the engine's greeting with the main-menu keyboard, in the
   HTTP response itself (Viber's one free welcome message);
-* ``message`` — claimed by its ``message_token`` (once across processes), then
-  processed in the background, one at a time per subscriber;
+* ``message`` — recorded in the durable inbox (unique ``message_token``; 503 when it
+  cannot be recorded, so Viber retries) and processed by the inbox worker, one at a
+  time per subscriber (without an inbox: claimed in the StateStore, in the background);
 * ``subscribed`` / ``unsubscribed`` — remembered: nothing is sent to an unsubscribed user
   and an agent who tries is told why;
 * ``delivered`` / ``seen`` / ``failed`` — recorded as delivery receipts for the console.
