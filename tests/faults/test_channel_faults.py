@@ -1,6 +1,6 @@
 """Durable intake under SIGKILL, for the messenger webhooks: an update acknowledged
 with 200 and then the process killed before it was answered is answered after the
-restart, exactly once.
+restart, exactly once (Telegram and Viber).
 
 The app is a real ``python -m app.cli serve`` subprocess; the Bot API double runs in
 the test process on a 127.0.0.1 port and holds the reply (no answer) so that the kill
@@ -16,6 +16,7 @@ import time
 
 import httpx
 
+from tests.doubles import viber_api
 from tests.doubles.telegram_bot_api import DEFAULT_TOKEN, FakeTelegramBotApi, TelegramUser, UpdateFactory
 
 from .servers import AppProcess
@@ -75,6 +76,51 @@ async def test_telegram_update_acknowledged_then_sigkill_is_answered_once_after_
             await api.quiet(LEASE_SECONDS + 2.0)  # a second processing would show by now
             answered = len(api.sent_texts(victim.id))
             print(f"\nfault suite (telegram): acknowledged then SIGKILL; messages after restart {answered}, expected {expected}")
+            assert answered == expected
+        finally:
+            app.stop()
+
+
+async def post_viber(client: httpx.AsyncClient, callback: dict) -> httpx.Response:
+    body, headers = viber_api.signed(callback)
+    return await client.post("/webhooks/viber", content=body, headers=headers)
+
+
+async def test_viber_message_acknowledged_then_sigkill_is_answered_once_after_restart(fault_database_url, tmp_path):
+    async with viber_api.FakeViberApi() as api:
+        app = AppProcess(tmp_path, fault_database_url)
+        app.env.update(
+            VIBER_AUTH_TOKEN=viber_api.DEFAULT_TOKEN,
+            VIBER_API_BASE=api.base_url,
+            INBOX_LEASE_SECONDS=str(LEASE_SECONDS),
+        )
+        await app.start()
+        try:
+            control = viber_api.CallbackFactory(viber_api.ViberUser(id="Q29udHJvbC11c2VyLWlkLTE="))
+            victim = viber_api.CallbackFactory(
+                viber_api.ViberUser(id="VmljdGltLXVzZXItaWQtMDI="), _tokens=itertools.count(5_499_000_000_000_000_001)
+            )
+            async with httpx.AsyncClient(base_url=app.base_url, timeout=30) as client:
+                assert (await post_viber(client, control.text("Здравствуйте"))).status_code == 200
+                await wait_until(lambda: api.sent(control.user.id), timeout=30, what="the control answer")
+                await asyncio.sleep(1.0)
+                expected = len(api.sent(control.user.id))
+
+                api.hold("send_message")
+                response = await post_viber(client, victim.text("Здравствуйте"))
+                assert response.status_code == 200
+                await wait_until(lambda: api.held_calls, timeout=30, what="the reply attempt")
+            app.kill()
+            api.release()
+            assert api.sent(victim.user.id) == []  # acknowledged, never answered
+
+            await app.start()
+            await wait_until(
+                lambda: len(api.sent(victim.user.id)) >= expected, timeout=LEASE_SECONDS + 30, what="the answer after the restart"
+            )
+            await asyncio.sleep(LEASE_SECONDS + 2.0)  # a second processing would show by now
+            answered = len(api.sent(victim.user.id))
+            print(f"\nfault suite (viber): acknowledged then SIGKILL; messages after restart {answered}, expected {expected}")
             assert answered == expected
         finally:
             app.stop()
