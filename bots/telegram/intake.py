@@ -196,6 +196,10 @@ class UpdateIntake:
     async def _record(self, update: Update, payload: str) -> WebhookOutcome:
         """Commit the update before the 200; the database away → 503 (Telegram retries)."""
         try:
+            chat_key(update)
+        except UpdateTypeLookupError:
+            return WebhookOutcome(200, "ignored")  # an update kind this aiogram does not know
+        try:
             new = await self.record(update, payload)
         except Exception as error:  # noqa: BLE001 - not recorded: not acknowledged
             log.error("Telegram update %s not recorded: %s", update.update_id, describe_error(error))
