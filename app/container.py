@@ -218,7 +218,7 @@ async def build_container(
     delivery = Delivery()
     # Durable intake/outbound (README, Durability): the outbox worker retries what a
     # messenger refused for a passing reason; channels get both in their context.
-    inbox = Inbox(sessions, clock=clock)
+    inbox = Inbox(sessions, lease_seconds=settings.inbox_lease_seconds, clock=clock)
     outbox = Outbox(sessions, delivery, clock=clock)
     outbox_worker = OutboxWorker(outbox)
     outbox_worker.start()

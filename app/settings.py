@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # A turn's transcript lines are committed before its reply is returned (they
     # survive a crash); false: written off the reply path, up to ~50 ms lost on a crash.
     transcript_durable: bool = True
+    # An inbox update taken by a worker that died (SIGKILL) is taken again after this
+    # long; longer than any turn takes (a live worker's update is never taken twice).
+    inbox_lease_seconds: float = Field(default=60.0, gt=0)
 
     # -- reference data -----------------------------------------------------------------
     reference_dir: Path | None = None  # unset: the bundled reference/*.toml

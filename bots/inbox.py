@@ -142,7 +142,8 @@ class Inbox:
     async def done(self, item: InboxItem) -> bool:
         """Mark a claimed update processed. False: the claim was lost (lease passed and
         another worker took it)."""
-        return await self._finish(item, status="done", finished_at=self._clock())
+        # The payload goes: it may carry a password, and a finished update is never read again.
+        return await self._finish(item, status="done", finished_at=self._clock(), payload="")
 
     async def failed(self, item: InboxItem, error: BaseException) -> None:
         """The handler failed: retry later with a backoff, or give up after ``max_attempts``."""
@@ -245,7 +246,7 @@ class InboxWorker:
                 pass
             self._wake.clear()
             try:
-                while await self.run_once() >= self._batch:
-                    pass  # more may be waiting
+                while await self.run_once() > 0:
+                    pass  # more may be waiting: the next update of a conversation just finished
             except Exception:  # noqa: BLE001 - the database is away: try again on the next tick
                 log.exception("inbox: claiming %s updates failed", self._channel)

@@ -8,6 +8,7 @@ with the reason; with CI=true or ISP_REQUIRE_SERVICES=1 it fails instead.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import uuid
 from contextlib import asynccontextmanager
@@ -149,3 +150,15 @@ async def state_store(request):
         store = RedisStateStore.from_url(REDIS_URL, prefix=f"test:{uuid.uuid4().hex[:8]}:")
     yield store
     await store.close()
+
+
+@pytest.fixture(autouse=True)
+def quiet_aiosqlite():
+    """As the product's logging set-up does (app/cli.py): aiosqlite at DEBUG logs every
+    SQL parameter — an inbox row carries the subscriber's text (a password, too), and
+    the tests that set caplog to DEBUG check that no password reaches the log."""
+    logger = logging.getLogger("aiosqlite")
+    previous = logger.level
+    logger.setLevel(logging.INFO)
+    yield
+    logger.setLevel(previous)

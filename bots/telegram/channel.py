@@ -32,6 +32,9 @@ from dialogs.state.base import StateStore
 if TYPE_CHECKING:
     from fastapi import APIRouter, Request
 
+    from bots.inbox import Inbox
+    from bots.outbox import Outbox
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
@@ -80,6 +83,13 @@ class TelegramChannel(Channel):
             self.bot, dispatcher, state, webhook_secret=self.config.webhook_secret, limits=self.limits
         )
 
+    def use_durable(self, inbox: "Inbox | None", outbox: "Outbox | None") -> None:
+        """Record updates in ``inbox`` before acknowledging them (its worker processes
+        them) and retry refused replies from ``outbox``; None keeps the in-memory way."""
+        self.conversation.outbox = outbox
+        if inbox is not None and self.intake.durable is None:
+            self.intake.use_inbox(inbox, CHANNEL).start()
+
     # -- the Channel contract -------------------------------------------------------------
     def can_delete_messages(self) -> bool:
         return True
@@ -100,6 +110,7 @@ class TelegramChannel(Channel):
         """Inside the running loop: bind to the engine, and publish the command menu in
         the background (startup does not wait on api.telegram.org)."""
         self.bind(context.engine, context.store)
+        self.use_durable(context.inbox, context.outbox)
         if not self.config.webhook_secret:
             log.warning(
                 "Telegram: TELEGRAM_WEBHOOK_SECRET is not set, so %s refuses every update; "
@@ -144,4 +155,5 @@ def build_channel(settings: Any, container: Any, **options: Any) -> TelegramChan
     for long polling, which runs without the web app."""
     channel = TelegramChannel(TelegramConfig.from_settings(settings), **options)
     channel.bind(container.engine, container.store)
+    channel.use_durable(getattr(container, "inbox", None), getattr(container, "outbox", None))
     return channel

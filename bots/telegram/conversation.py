@@ -15,19 +15,25 @@ from __future__ import annotations
 
 import logging
 from dataclasses import KW_ONLY, dataclass
+from typing import TYPE_CHECKING
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Message
 
 from bots.channel import TurnHandler
+from bots.replies import send_replies
 from bots.telegram.errors import describe_error
 from bots.telegram.rendering import CallbackCodec
 from bots.telegram.sender import TelegramSender
 from bots.telegram.state import TelegramState
 from bots.telegram.texts import GROUP_CHAT_NOTE
+from bots.text import clean_optional
 from dialogs.delivery import DeliveryResult
 from dialogs.messages import Inbound
+
+if TYPE_CHECKING:
+    from bots.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +54,8 @@ class Conversation:
     state: TelegramState
     _: KW_ONLY
     can_delete_messages: bool
+    # Replies refused for a passing reason are retried from here (None: not retried).
+    outbox: "Outbox | None" = None
 
     async def converse(
         self,
@@ -74,10 +82,11 @@ class Conversation:
             channel=self.channel_name,
             user_id=str(chat_id),
             message_id=str(update_id),
-            text=text,
-            payload=payload,
+            # Cleaned at the adapter boundary: a NUL must not reach PostgreSQL (bots.text).
+            text=clean_optional(text),
+            payload=clean_optional(payload),
             vouched_phone=vouched_phone,
-            display_name=user.full_name if user else None,
+            display_name=clean_optional(user.full_name) if user else None,
             via=via,
         )
         result = await self.engine.handle(inbound)
@@ -85,7 +94,9 @@ class Conversation:
             await self._delete_quietly(chat_id, own_message_id)
         if result.duplicate or not result.replies:
             return  # already answered, or an agent holds the conversation
-        self._log_failure(await self.sender.send(inbound.user_id, result.replies))
+        self._log_failure(
+            await send_replies(self.sender, self.outbox, inbound.user_id, result.replies, message_id=inbound.message_id)
+        )
 
     async def payload_of(self, callback_data: str | None) -> str | None:
         """The payload of a button this bot issued; None for foreign or forgotten data."""

@@ -16,12 +16,18 @@ claim, acknowledge, then process in the background) or from long polling
   update's content) and swallows it: one bad update never stops the bot.
 
 Background work is tracked, so ``close`` can let it finish.
+
+With the app's inbox (``use_inbox``, the usual case) the webhook and polling record
+the update durably instead (``bots.durable_intake``: 503 when it cannot be recorded)
+and the inbox worker feeds it through the same per-chat path; the inbox's unique
+(channel, ``update_id``) then takes the StateStore claim's place.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 import traceback
 from collections.abc import Awaitable, Callable
@@ -34,6 +40,8 @@ from aiogram.types import CallbackQuery, Update
 from aiogram.types.update import UpdateTypeLookupError
 from pydantic import ValidationError
 
+from bots.durable_intake import DurableIntake
+from bots.inbox import Inbox, InboxItem
 from bots.jsonbody import parse_json
 from bots.telegram.errors import describe_error
 from bots.telegram.state import TelegramState
@@ -147,7 +155,15 @@ class UpdateIntake:
         self._slots = asyncio.Semaphore(limits.concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._capacity_changed = asyncio.Event()
+        # With an inbox (``use_inbox``), updates are recorded before they are
+        # acknowledged and processed by its worker; the inbox's unique (channel,
+        # update_id) replaces the StateStore claim. Without one: in memory, as before.
+        self.durable: DurableIntake | None = None
         dispatcher.update.outer_middleware(UpdateGate(state.claim_update))
+
+    def use_inbox(self, inbox: Inbox, channel: str) -> DurableIntake:
+        self.durable = DurableIntake(inbox, channel, self.process_recorded)
+        return self.durable
 
     # -- the webhook ------------------------------------------------------------------------
     def secret_matches(self, header_value: str | None) -> bool:
@@ -170,10 +186,42 @@ class UpdateIntake:
             update = Update.model_validate(raw, context={"bot": self.bot})
         except ValidationError:
             return WebhookOutcome(422, "not an Update")
+        if self.durable is not None:
+            return await self._record(update, json.dumps(raw))
         if not await self._claim_quickly(update.update_id):
             return WebhookOutcome(200, "duplicate")
         self.submit(update)
         return WebhookOutcome(200, "accepted")
+
+    async def _record(self, update: Update, payload: str) -> WebhookOutcome:
+        """Commit the update before the 200; the database away → 503 (Telegram retries)."""
+        try:
+            chat_key(update)
+        except UpdateTypeLookupError:
+            return WebhookOutcome(200, "ignored")  # an update kind this aiogram does not know
+        try:
+            new = await self.record(update, payload)
+        except Exception as error:  # noqa: BLE001 - not recorded: not acknowledged
+            log.error("Telegram update %s not recorded: %s", update.update_id, describe_error(error))
+            return WebhookOutcome(503, "not recorded; retry later")
+        return WebhookOutcome(200, "accepted" if new else "duplicate")
+
+    async def record(self, update: Update, payload: str | None = None) -> bool:
+        """Into the inbox (raises when the database cannot take it). ``payload``: the
+        update's JSON (a polled update is serialised here)."""
+        try:
+            key = chat_key(update)
+        except UpdateTypeLookupError:
+            return False  # an update kind this aiogram does not know: nothing for us
+        if payload is None:
+            payload = update.model_dump_json(by_alias=True, exclude_none=True)
+        return await self.durable.record(str(update.update_id), f"telegram:{key}", payload)
+
+    async def process_recorded(self, item: InboxItem) -> None:
+        """The inbox worker's handler: the recorded update through the dispatcher, here
+        and now (the row is done when this returns)."""
+        update = Update.model_validate(json.loads(item.payload), context={"bot": self.bot})
+        await self._process(update, claimed=True)
 
     async def _claim_quickly(self, update_id: int) -> bool:
         """Claim with a deadline: a slow or absent StateStore must not hold the webhook
@@ -211,11 +259,16 @@ class UpdateIntake:
 
     async def drain(self) -> None:
         """Wait until every accepted update is processed (tests, shutdown)."""
+        if self.durable is not None:
+            await self.durable.drain()
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def close(self, *, grace: float = 10.0) -> None:
-        """Let updates in progress finish (up to ``grace`` seconds), cancel the rest."""
+        """Let updates in progress finish (up to ``grace`` seconds), cancel the rest.
+        The inbox worker stops first: what it has not finished stays in the inbox."""
+        if self.durable is not None:
+            await self.durable.close()
         if not self._tasks:
             return
         _, pending = await asyncio.wait(set(self._tasks), timeout=grace)

@@ -151,7 +151,16 @@ async def _poll(
             continue
         delay = 1.0
         for update in updates:
-            intake.submit(update, claimed=False)
+            if intake.durable is not None:
+                try:
+                    await intake.record(update)
+                except Exception as error:  # noqa: BLE001 - not recorded: ask for it again
+                    log.warning("Telegram update %s not recorded (%s); fetched again", update.update_id, describe_error(error))
+                    with suppress(asyncio.TimeoutError):  # the database is away: a pause
+                        await asyncio.wait_for(stop.wait(), 2.0)
+                    break  # the offset stays: getUpdates returns it again
+            else:
+                intake.submit(update, claimed=False)
             offset = update.update_id + 1
     if offset is not None:
         # Confirm what was taken, so the next run does not get it again.

@@ -32,6 +32,11 @@ def chat_id_for_api(user_id: str) -> int | str:
         return user_id  # "@channelusername" style ids pass through
 
 
+def _failed(reason: str, sent: list[str], *, retryable: bool = False, detail: str | None = None) -> DeliveryResult:
+    """A refusal that names what went out before it (a retry must not repeat that)."""
+    return DeliveryResult("failed", reason=reason, retryable=retryable, provider_message_ids=tuple(sent), detail=detail)
+
+
 class TelegramSender:
     """The Telegram channel's :class:`dialogs.delivery.Sender`.
 
@@ -56,11 +61,11 @@ class TelegramSender:
                     reply_markup=message.reply_markup,
                 )
             except TelegramForbiddenError as error:
-                return DeliveryResult.failed(BLOCKED, detail=describe_error(error))
+                return _failed(BLOCKED, sent, detail=describe_error(error))
             except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as error:
-                return DeliveryResult.failed(UNREACHABLE, retryable=True, detail=describe_error(error))
+                return _failed(UNREACHABLE, sent, retryable=True, detail=describe_error(error))
             except TelegramAPIError as error:  # a bad request and the rest: final
-                return DeliveryResult.failed(REFUSED.format(error=error.message), detail=describe_error(error))
+                return _failed(REFUSED.format(error=error.message), sent, detail=describe_error(error))
             sent.append(str(result.message_id))
         return DeliveryResult.ok(*sent)
 

@@ -3,7 +3,8 @@
 Telegram signs nothing; it repeats the ``secret_token`` given to ``setWebhook`` in
 the ``X-Telegram-Bot-Api-Secret-Token`` header. Wrong or missing → 403 before the
 body is even read. Malformed JSON → 400, JSON that is not an Update → 422. Anything
-else is acknowledged with 200 at once and processed in the background.
+else is recorded in the inbox and acknowledged with 200 (503 when it cannot be
+recorded, so Telegram retries), then processed by the inbox worker.
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@
 * ``webhook`` (Viber's check when the webhook is set) — 200;
 * ``conversation_started`` — the engine's greeting with the main-menu keyboard, in the
   HTTP response itself (Viber's one free welcome message);
-* ``message`` — claimed by its ``message_token`` (once across processes), then
-  processed in the background, one at a time per subscriber;
+* ``message`` — recorded in the durable inbox (unique ``message_token``; 503 when it
+  cannot be recorded, so Viber retries) and processed by the inbox worker, one at a
+  time per subscriber (without an inbox: claimed in the StateStore, in the background);
 * ``subscribed`` / ``unsubscribed`` — remembered: nothing is sent to an unsubscribed user
   and an agent who tries is told why;
 * ``delivered`` / ``seen`` / ``failed`` — recorded as delivery receipts for the console.
@@ -24,6 +25,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Sequence
 
 from bots.channel import Channel, ChannelContext, ChannelNotStarted, ReceiptLog, TurnHandler, running_channel
+from bots.durable_intake import DurableIntake
+from bots.inbox import InboxItem
+from bots.jsonbody import parse_json
+from bots.replies import send_replies
+from bots.text import clean_optional
 from bots.viber.api import ViberApi
 from bots.viber.callbacks import Callback, NotACallback, parse_callback, signature_matches
 from bots.viber.config import SESSION_WINDOW, ViberConfig
@@ -40,6 +46,8 @@ from storage.clock import Clock, utc_now
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
+
+    from bots.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +87,8 @@ class ViberChannel(Channel):
         self._sender: ViberSender | None = None
         self._receipts: ReceiptLog | None = None
         self._clock: Clock = utc_now
+        self._durable: DurableIntake | None = None
+        self._outbox: "Outbox | None" = None
 
     # -- the Channel contract ----------------------------------------------------------------
     def can_ask_for_phone(self) -> bool:
@@ -107,8 +117,17 @@ class ViberChannel(Channel):
         self._receipts = context.receipts
         self._clock = context.clock
         self._sender = ViberSender(self.api, self._state, self.config, clock=context.clock)
+        self._outbox = context.outbox
+        if context.inbox is not None:
+            # Durable: a message is recorded before Viber gets its 200 and processed by
+            # the inbox worker; the inbox's unique (channel, message_token) replaces the
+            # StateStore claim.
+            self._durable = DurableIntake(context.inbox, CHANNEL, self._process_recorded)
+            self._durable.start()
 
     async def close(self, *, grace: float = 10.0) -> None:
+        if self._durable is not None:
+            await self._durable.close()  # first: what it has not finished stays recorded
         if self._work.tasks:
             _, pending = await asyncio.wait(set(self._work.tasks), timeout=grace)
             for task in pending:
@@ -120,6 +139,8 @@ class ViberChannel(Channel):
 
     async def drain(self) -> None:
         """Wait until every accepted message is processed (tests, shutdown)."""
+        if self._durable is not None:
+            await self._durable.drain()
         await self._work.drain()
 
     # -- the webhook ---------------------------------------------------------------------------
@@ -129,7 +150,7 @@ class ViberChannel(Channel):
     async def accept(self, body: bytes) -> WebhookOutcome:
         """A signed callback's answer (the caller checked the signature)."""
         try:
-            raw = json.loads(body)
+            raw = parse_json(body)  # a depth limit: deep nesting is 400, never a 500
         except (ValueError, UnicodeDecodeError):
             return WebhookOutcome(400, {"status": "error", "reason": "malformed JSON"})
         try:
@@ -144,7 +165,10 @@ class ViberChannel(Channel):
                 log.error("Viber welcome not built: %s", type(error).__name__)
                 return WebhookOutcome(200, {})
         if callback.event == "message":
-            await self.intake(callback)
+            if self._durable is None:
+                await self.intake(callback)
+            elif not await self._record(callback, raw):
+                return WebhookOutcome(503, {"status": "error", "reason": "not recorded; retry later"})
         elif callback.event == "subscribed":
             await self.state.mark_subscribed(callback.who)
         elif callback.event == "unsubscribed":
@@ -161,7 +185,7 @@ class ViberChannel(Channel):
             user_id=callback.who,
             message_id=f"open:{callback.token}",
             payload=GREETING,
-            display_name=callback.display_name,
+            display_name=clean_optional(callback.display_name),
         )
         result = await self._engine.handle(inbound)
         replies = result.replies or [Reply(text="")]
@@ -185,6 +209,21 @@ class ViberChannel(Channel):
             log.info("Viber message %s was already taken; skipped", callback.token)
             return
         self._work.submit(callback.who, lambda: self._process(callback))
+
+    async def _record(self, callback: Callback, raw: Any) -> bool:
+        """Into the inbox before the 200 (a retry of Viber collapses into the same row);
+        False when the database cannot take it (the webhook answers 503, Viber retries)."""
+        try:
+            await self._durable.record(callback.token, f"{CHANNEL}:{callback.who}", json.dumps(raw))
+        except Exception as error:  # noqa: BLE001 - not recorded: not acknowledged
+            log.error("Viber message %s not recorded: %s", callback.token, type(error).__name__)
+            return False
+        return True
+
+    async def _process_recorded(self, item: InboxItem) -> None:
+        """The inbox worker's handler: one recorded message, here and now (the row is
+        done when this returns)."""
+        await self._process(parse_callback(json.loads(item.payload)))
 
     async def _claim_quickly(self, token: str) -> bool:
         """A slow StateStore must not hold the webhook answer; on failure the message is
@@ -214,13 +253,19 @@ class ViberChannel(Channel):
         result = await self._engine.handle(inbound)
         if result.duplicate or not result.replies:
             return  # already answered, or an agent holds the conversation
-        self._log_failure(await self.sender.send(user_id, result.replies))
+        self._log_failure(
+            await send_replies(self.sender, self._outbox, user_id, result.replies, message_id=callback.token)
+        )
 
     async def inbound_of(self, callback: Callback) -> Inbound | None:
         """The engine's view of a message; None for what it cannot read (pictures, stickers...)."""
         message = callback.message
         common = dict(
-            channel=CHANNEL, user_id=callback.who, message_id=callback.token, display_name=callback.display_name
+            channel=CHANNEL,
+            user_id=callback.who,
+            message_id=callback.token,
+            # Cleaned at the adapter boundary: a NUL must not reach PostgreSQL (bots.text).
+            display_name=clean_optional(callback.display_name),
         )
         shown, asked_phone = await self.state.keyboard(callback.who)
         if message.type == "contact" and message.contact is not None:
@@ -233,7 +278,9 @@ class ViberChannel(Channel):
             return Inbound(**common, text=phone)  # a contact card: just a number, in effect
         if message.type != "text" or not (message.text or "").strip():
             return None
-        text = message.text
+        text = clean_optional(message.text)
+        if not text.strip():
+            return None
         if text in shown | payloads_from_tracking_data(message.tracking_data):
             return Inbound(**common, payload=text)
         return Inbound(**common, text=text)

@@ -11,6 +11,7 @@ hour go to a subscriber who has not replied. Viber's own refusals come back as a
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Sequence
 
 from bots.viber.api import NOT_SUBSCRIBED, TOO_MANY_REQUESTS, ViberApi, ViberRefused, ViberUnavailable
@@ -55,17 +56,17 @@ class ViberSender:
         tokens: list[str] = []
         for message in messages:
             if await self.state.count_outbound(user_id) > self.config.unanswered_limit:
-                return DeliveryResult.failed(
+                return _after(tokens, DeliveryResult.failed(
                     texts.UNANSWERED_LIMIT.format(limit=self.config.unanswered_limit),
                     retryable=True,
                     detail=f"over {self.config.unanswered_limit} unanswered messages this hour",
-                )
+                ))
             try:
                 tokens.append(await self.api.send_message({"receiver": user_id, **message.body}))
             except ViberRefused as error:
-                return await self._refused(user_id, error)
+                return _after(tokens, await self._refused(user_id, error))
             except ViberUnavailable as error:
-                return DeliveryResult.failed(texts.UNREACHABLE, retryable=True, detail=str(error))
+                return _after(tokens, DeliveryResult.failed(texts.UNREACHABLE, retryable=True, detail=str(error)))
             if "keyboard" in message.body:
                 await self.state.remember_keyboard(user_id, message.keyboard_payloads, asks_phone=message.asks_phone)
             else:
@@ -86,3 +87,8 @@ class ViberSender:
 
     async def say(self, user_id: str, text: str) -> DeliveryResult:
         return await self.send(user_id, [Reply(text=text)])
+
+
+def _after(tokens: list[str], failure: DeliveryResult) -> DeliveryResult:
+    """A refusal that names what went out before it (a retry must not repeat that)."""
+    return replace(failure, provider_message_ids=tuple(tokens))

@@ -7,7 +7,10 @@ verifies the subscriber like an SMS code).
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
@@ -19,6 +22,10 @@ from bots.channel import (
     TurnHandler,
     running_channel,
 )
+from bots.durable_intake import DurableIntake
+from bots.inbox import InboxItem
+from bots.replies import send_replies
+from bots.text import clean_optional
 from bots.twilio_rest import TwilioRest
 from bots.whatsapp.config import WEBHOOK_PATH, WhatsAppConfig
 from bots.whatsapp.form import InboundMessage, parse_inbound, parse_status
@@ -34,7 +41,14 @@ from dialogs.messages import Inbound, Reply
 if TYPE_CHECKING:
     from fastapi import APIRouter
 
+    from bots.outbox import Outbox
+
 log = logging.getLogger(__name__)
+
+
+class NotRecorded(RuntimeError):
+    """The inbox could not take the message (the database is away): the route answers
+    503 so that Twilio delivers it again."""
 
 
 class WhatsAppChannel(Channel):
@@ -55,6 +69,8 @@ class WhatsAppChannel(Channel):
         self._state: WhatsAppState | None = None
         self._sender: WhatsAppSender | None = None
         self._intake: BackgroundIntake | None = None
+        self._durable: DurableIntake | None = None
+        self._outbox: "Outbox | None" = None
 
     # -- the Channel contract ---------------------------------------------------------------------
     def routes(self) -> Sequence["APIRouter"]:
@@ -69,6 +85,12 @@ class WhatsAppChannel(Channel):
         self._state = WhatsAppState(context.store, window=self.messaging_window)
         self._sender = WhatsAppSender(self.rest, self.config, self._state, self.renderer, context.clock)
         self._intake = BackgroundIntake(self._state, self.process, concurrency=self._concurrency)
+        self._outbox = context.outbox
+        if context.inbox is not None:
+            # Durable: recorded before Twilio gets its 200, processed by the inbox worker;
+            # the inbox's unique (channel, MessageSid) replaces the StateStore claim.
+            self._durable = DurableIntake(context.inbox, CHANNEL, self._process_recorded)
+            self._durable.start()
         if self.config.public_base_url is None:
             log.warning(
                 "WhatsApp: PUBLIC_BASE_URL is not set, so %s refuses every request (Twilio's "
@@ -77,6 +99,8 @@ class WhatsAppChannel(Channel):
             )
 
     async def close(self) -> None:
+        if self._durable is not None:
+            await self._durable.close()  # first: what it has not finished stays recorded
         if self._intake is not None:
             await self._intake.close()
         await self.rest.aclose()
@@ -97,7 +121,32 @@ class WhatsAppChannel(Channel):
     async def accept_message(self, form: Mapping[str, Any]) -> bool:
         """Read and hand over an inbound message; False for a retried ``MessageSid``.
         Raises ``MalformedWebhook`` for a form we cannot read."""
-        return await self.intake.accept(parse_inbound(form))
+        message = parse_inbound(form)
+        if self._durable is None:
+            return await self.intake.accept(message)
+        try:
+            return await self._durable.record(
+                message.message_sid, f"{CHANNEL}:{message.sender}", json.dumps(asdict(message))
+            )
+        except Exception as error:  # noqa: BLE001 - not recorded: not acknowledged
+            log.error("WhatsApp message %s not recorded: %s", message.message_sid, type(error).__name__)
+            raise NotRecorded(type(error).__name__) from None
+
+    async def drain(self) -> None:
+        """Wait until every accepted message is processed (tests, shutdown)."""
+        if self._durable is not None:
+            await self._durable.drain()
+        await self.intake.drain()
+
+    async def _process_recorded(self, item: InboxItem) -> None:
+        """The inbox worker's handler: one recorded message, here and now (the row is
+        done when this returns; a failure is logged and the row is done too — one bad
+        message never blocks the subscriber's next ones)."""
+        message = InboundMessage(**json.loads(item.payload))
+        try:
+            await asyncio.wait_for(self.process(message), self.intake.processing_timeout)
+        except Exception as error:  # noqa: BLE001 - logged without the message
+            log.error("WhatsApp message %s not processed: %s", message.message_sid, type(error).__name__)
 
     async def record_status(self, form: Mapping[str, Any]) -> None:
         """A status callback (delivered / read / failed …) into the delivery receipts."""
@@ -124,7 +173,9 @@ class WhatsAppChannel(Channel):
         result = await engine.handle(await self.inbound_of(message))
         if result.duplicate or not result.replies:
             return  # already answered, or an agent holds the conversation
-        self._log_failure(await self.sender.send(message.sender, result.replies))
+        self._log_failure(
+            await send_replies(self.sender, self._outbox, message.sender, result.replies, message_id=message.message_sid)
+        )
 
     async def inbound_of(self, message: InboundMessage) -> Inbound:
         """A pressed quick reply or a menu digit becomes the button's payload; anything
@@ -141,10 +192,11 @@ class WhatsAppChannel(Channel):
             channel=CHANNEL,
             user_id=message.sender,
             message_id=message.message_sid,
-            text=None if payload else text,
-            payload=payload,
+            # Cleaned at the adapter boundary: a NUL must not reach PostgreSQL (bots.text).
+            text=None if payload else clean_optional(text),
+            payload=clean_optional(payload),
             vouched_phone=message.sender,
-            display_name=message.profile_name,
+            display_name=clean_optional(message.profile_name),
         )
 
     @staticmethod

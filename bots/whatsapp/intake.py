@@ -9,7 +9,9 @@ The webhook answers Twilio at once; the message is processed afterwards:
   at most ``concurrency`` at a time;
 * a failure is logged (its type, never the message) and swallowed.
 
-:meth:`BackgroundIntake.accept` is the one step a durable inbox will replace.
+:meth:`BackgroundIntake.accept` is used only when the channel starts without an inbox;
+with one (the app's usual case) ``WhatsAppChannel.accept_message`` records the message
+in the durable inbox instead (``bots.durable_intake``).
 """
 
 from __future__ import annotations

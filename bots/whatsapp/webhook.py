@@ -15,7 +15,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
-from bots.whatsapp.channel import WhatsAppChannel
+from bots.whatsapp.channel import NotRecorded, WhatsAppChannel
 from bots.whatsapp.config import STATUS_PATH, WEBHOOK_PATH
 from bots.whatsapp.form import MalformedWebhook
 from bots.whatsapp.signature import SIGNATURE_HEADER
@@ -63,6 +63,9 @@ def make_webhook_router(channel_of: Callable[[Request], WhatsAppChannel | None])
             await channel.accept_message(form)
         except MalformedWebhook as error:
             raise _error(422, "validation_error", str(error)) from None
+        except NotRecorded:
+            # Not acknowledged: Twilio retries a 5xx (and falls back to its fallback URL).
+            raise _error(503, "unavailable", "The message could not be recorded; retry later.") from None
         return Response(EMPTY_TWIML, media_type="text/xml")
 
     @router.post(STATUS_PATH, include_in_schema=False)

@@ -112,6 +112,11 @@ class FakeTelegramBotApi:
         self._queue: list[dict[str, Any]] = []
         self._update_ids = itertools.count(700_000_001)
         self._changed = asyncio.Condition()
+        # hold(): calls to these methods wait (the caller sees no answer) and are
+        # kept in ``held_calls``, not in ``calls``: nothing was delivered.
+        self._holds: set[str] = set()
+        self._released = asyncio.Event()
+        self.held_calls: list[ApiCall] = []
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 
@@ -126,7 +131,18 @@ class FakeTelegramBotApi:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return self
 
+    def hold(self, method: str) -> None:
+        """Leave calls to ``method`` unanswered (e.g. to kill the caller meanwhile)."""
+        self._holds.add(method.lower())
+        self._released.clear()
+
+    def release(self) -> None:
+        """Held calls end with 502 (never delivered); new calls are answered again."""
+        self._holds.clear()
+        self._released.set()
+
     async def close(self) -> None:
+        self.release()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -232,6 +248,11 @@ class FakeTelegramBotApi:
             return _error(400, "Bad Request: can't parse request body")
         if method is None:
             return _error(404, "Not Found")
+        if method.lower() in self._holds:
+            self.held_calls.append(ApiCall(method, params, time.monotonic(), request.content_type))
+            self._notify()
+            await self._released.wait()
+            return _error(502, "Bad Gateway")
         self.calls.append(ApiCall(method, params, time.monotonic(), request.content_type))
         self._notify()
 

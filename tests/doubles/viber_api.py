@@ -75,6 +75,11 @@ class FakeViberApi:
         self._failures: dict[str, list[_Failure]] = {}
         self._tokens = itertools.count(5_491_000_000_000_000_001)
         self._changed = asyncio.Condition()
+        # hold(): calls to these methods wait (the caller sees no answer) and are
+        # kept in ``held_calls``, not in ``calls``: nothing was delivered.
+        self._holds: set[str] = set()
+        self._released = asyncio.Event()
+        self.held_calls: list[ApiCall] = []
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 
@@ -89,7 +94,18 @@ class FakeViberApi:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return self
 
+    def hold(self, method: str) -> None:
+        """Leave calls to ``method`` unanswered (e.g. to kill the caller meanwhile)."""
+        self._holds.add(method)
+        self._released.clear()
+
+    def release(self) -> None:
+        """Held calls end with HTTP 502 (never delivered); new calls are answered again."""
+        self._holds.clear()
+        self._released.set()
+
     async def close(self) -> None:
+        self.release()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -132,6 +148,10 @@ class FakeViberApi:
             return _status(3, "badData: malformed JSON")
         if not isinstance(body, dict):
             return _status(3)
+        if method in self._holds:
+            self.held_calls.append(ApiCall(method, body, time.monotonic()))
+            await self._released.wait()
+            return web.Response(status=502, text="Bad Gateway")
         self.calls.append(ApiCall(method, body, time.monotonic()))
         await self._notify()
         failure = self._take_failure(method)

@@ -78,3 +78,28 @@ async def test_set_webhook_refuses_a_secret_telegram_would_reject(bot_api, sqlit
     with pytest.raises(TelegramNotConfigured, match="TELEGRAM_WEBHOOK_SECRET"):
         await set_webhook(settings)
     assert not bot_api.calls_to("setWebhook")
+
+
+async def test_long_polling_records_updates_in_the_inbox_and_cleans_their_text(bot_api, sqlite_url, tmp_path):
+    settings = telegram_settings(sqlite_url, bot_api, tmp_path)
+    container = await build_container(settings)
+    updates = UpdateFactory(TelegramUser(id=434343))
+    bot_api.push_update(updates.text("при\u0000вет"))
+    bot_api.push_update(updates.text("/help"))
+
+    stop = asyncio.Event()
+    polling = asyncio.create_task(run_polling(settings, container, stop=stop, polling_timeout=1))
+    try:
+        await bot_api.wait_for("sendMessage", 2, timeout=15)
+        await bot_api.quiet(0.5)
+        for _ in range(50):  # the row is marked done right after the reply went out
+            if await container.inbox.counts("telegram") == {"done": 2}:
+                break
+            await asyncio.sleep(0.1)
+        assert await container.inbox.counts("telegram") == {"done": 2}
+        lines = [e.text for e in await container.transcript.history("telegram:434343") if e.direction == "in"]
+        assert lines[0] == "привет"
+    finally:
+        stop.set()
+        await asyncio.wait_for(polling, 10)
+        await container.close()

@@ -134,7 +134,7 @@ class WhatsAppHarness:
         response = await self.post("/webhooks/whatsapp", form)
         assert response.status_code == 200, response.text
         assert response.headers["content-type"].startswith("text/xml")
-        await self.channel.intake.drain()
+        await self.channel.drain()
         return self.api.messages[start:]
 
     async def say(self, text: str, *, phone: str | None = None) -> list[str]:

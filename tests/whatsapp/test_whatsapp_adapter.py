@@ -142,7 +142,7 @@ async def test_twilio_unreachable_is_retryable(database_url, tmp_path):
     settings = whatsapp_settings(database_url, api, tmp_path, twilio_api_base=closed_port)
     async with whatsapp_app(settings, api) as wa:
         await wa.post("/webhooks/whatsapp", inbound_form(SUBSCRIBER, "привет"))
-        await wa.channel.intake.drain()  # the reply fails: logged, the intake goes on
+        await wa.channel.drain()  # the reply fails: logged, the intake goes on
         result = await wa.container.delivery.send(f"whatsapp:{SUBSCRIBER}", [Reply(text="Алло")])
         assert not result.sent and result.retryable and result.reason == texts.UNREACHABLE
 
@@ -155,7 +155,7 @@ async def test_one_senders_messages_are_answered_in_order(wa):
     first = await wa.post("/webhooks/whatsapp", inbound_form(STRANGER, "какой у меня баланс"))
     second = await wa.post("/webhooks/whatsapp", inbound_form(STRANGER, "1000002"))
     assert first.status_code == second.status_code == 200  # answered before processing
-    await wa.channel.intake.drain()
+    await wa.channel.drain()
     bodies = [m.body for m in wa.api.messages_to(STRANGER)]
     assert "войти" in bodies[0].lower() and "пароль" in bodies[-1].lower()
     assert not any("пароль" in body.lower() for body in bodies[:-1])
@@ -168,7 +168,7 @@ async def test_the_webhook_answers_empty_twiml_and_ignores_unknown_fields(wa):
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/xml")
     assert response.text.endswith("<Response/>")
-    await wa.channel.intake.drain()
+    await wa.channel.drain()
     assert "Томск" in wa.api.messages[-1].body
 
 
@@ -207,6 +207,6 @@ async def test_a_message_sid_is_taken_once_across_processes(redis_url, tmp_path)
                 one.post("/webhooks/whatsapp", form), two.post("/webhooks/whatsapp", form)
             )
             assert [r.status_code for r in responses] == [200, 200]
-            await one.channel.intake.drain()
-            await two.channel.intake.drain()
+            await one.channel.drain()
+            await two.channel.drain()
             assert len(api.messages) == 1 and "Томск" in api.messages[0].body

@@ -203,7 +203,7 @@ async def test_bad_or_missing_signature_is_403(wa):
 
     forged = sign("http://testserver/webhooks/whatsapp", form)
     assert (await wa.post("/webhooks/whatsapp", form, signature=forged)).status_code == 403
-    await wa.channel.intake.drain()
+    await wa.channel.drain()
     assert wa.api.messages == []
 
 
@@ -216,5 +216,5 @@ async def test_malformed_webhooks_are_4xx(wa):
     json_body = await wa.post("/webhooks/whatsapp", {}, content=b'{"Body": "x"}', content_type="application/json")
     assert json_body.status_code == 400
     assert (await wa.status({"MessageSid": "SMnot-a-sid", "MessageStatus": "delivered"})).status_code == 422
-    await wa.channel.intake.drain()
+    await wa.channel.drain()
     assert wa.api.messages == []
