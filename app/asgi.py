@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.channels import enabled_channels
 from app.container import Container, build_container
-from app.metrics import HttpMetrics, MeteredEngine, MeteredSender, metrics_router
+from app.metrics import HttpMetrics, MeteredEngine, MeteredSender, QueueGauges, metrics_router
 from app.settings import Settings
 from bots.channel import Channel, ChannelContext
 from dispatcher.console.api import routers as console_routers
@@ -271,8 +271,13 @@ def create_app(settings: Settings | None = None, *, container_factory: Container
             await start_channels(channels, container)
             app.state.console = container.console  # the agent console: live events + sweeper
             await container.console.start()
+            queue_gauges = QueueGauges(container.console.service.stats, every=settings.metrics_queue_refresh_seconds)
+            queue_gauges.start()
+            app.state.queue_gauges = queue_gauges
             yield
         finally:
+            if getattr(app.state, "queue_gauges", None) is not None:
+                await app.state.queue_gauges.close()
             await close_channels(channels)
             await container.close()
 

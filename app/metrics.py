@@ -10,8 +10,11 @@ of them.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
-from typing import Any, Sequence
+from typing import Any, Awaitable, Callable, Sequence
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -21,6 +24,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dialogs.delivery import DeliveryResult, Sender
 from dialogs.messages import Inbound, Reply, TurnResult
+
+log = logging.getLogger(__name__)
 
 TURN_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -35,13 +40,18 @@ WEBHOOK_REJECTIONS = Counter(
 )
 DELIVERIES = Counter("isp_deliveries_total", "Outbound messages by channel and result", ["channel", "status"])
 QUEUE_WAITING = Gauge(
-    "isp_queue_waiting", "Items waiting per queue", ["kind", "city", "department"], multiprocess_mode="mostrecent"
-)
-QUEUE_OLDEST_SECONDS = Gauge(
-    "isp_queue_oldest_wait_seconds", "Wait of the oldest item per queue", ["kind", "city", "department"],
+    "isp_queue_waiting", "Callbacks due and conversations waiting per queue", ["city", "department"],
     multiprocess_mode="mostrecent",
 )
-CALLBACK_OUTCOMES = Counter("isp_callback_outcomes_total", "Callback results recorded by agents", ["outcome"])
+QUEUE_OLDEST_SECONDS = Gauge(
+    "isp_queue_oldest_wait_seconds", "Wait of the oldest item per queue", ["city", "department"],
+    multiprocess_mode="mostrecent",
+)
+CALLBACKS_TODAY = Gauge(
+    "isp_callbacks_today", "Callbacks closed today (city's local day) by outcome", ["city", "department", "outcome"],
+    multiprocess_mode="mostrecent",
+)
+AGENTS_ONLINE = Gauge("isp_agents_online", "Agents online", multiprocess_mode="mostrecent")
 
 _REASONS = {400: "malformed", 401: "unauthorized", 403: "bad_signature", 404: "not_found", 413: "too_large",
             415: "unsupported_media_type", 422: "invalid", 429: "rate_limited"}
@@ -117,6 +127,46 @@ def _route_of(scope: Scope) -> str:
     scope); "unmatched" for a 404 no route claimed."""
     route = scope.get("route")
     return getattr(route, "path", None) or "unmatched"
+
+
+class QueueGauges:
+    """Queue lengths, oldest waits and today's callback outcomes per city and department,
+    refreshed from the console's statistics every ``every`` seconds by each process (the
+    gauges keep the most recent value across workers)."""
+
+    def __init__(self, stats: Callable[[], Awaitable[dict]], every: float = 15.0) -> None:
+        self._stats = stats
+        self._every = every
+        self._task: asyncio.Task | None = None
+
+    async def refresh(self) -> None:
+        figures = await self._stats()
+        for queue in figures["queues"]:
+            labels = (queue["city"] or "?", queue["department"])
+            QUEUE_WAITING.labels(*labels).set(queue["waiting"])
+            QUEUE_OLDEST_SECONDS.labels(*labels).set(queue["oldest_seconds"])
+            CALLBACKS_TODAY.labels(*labels, "done").set(queue["callbacks_done_today"])
+            CALLBACKS_TODAY.labels(*labels, "no_answer").set(queue["callbacks_failed_today"])
+        AGENTS_ONLINE.set(figures["agents_online"])
+
+    def start(self) -> None:
+        if self._task is None and self._every > 0:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="queue-gauges")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.refresh()
+            except Exception:  # noqa: BLE001 - metrics must never take the service down
+                log.warning("queue metrics: refresh failed", exc_info=True)
+            await asyncio.sleep(self._every)
 
 
 metrics_router = APIRouter(tags=["operations"])

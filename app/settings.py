@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     # set it yourself only when you run the ASGI app under your own process manager.
     prometheus_multiproc_dir: Path | None = None
     log_format: Literal["text", "json"] = "text"  # json: one JSON object per log line
+    metrics_queue_refresh_seconds: float = 15.0  # queue gauges of /metrics read from the database this often
     # Signs web chat session tokens. Unset: a random key is made once and kept in
     # ``secret_key_file`` so sessions survive restarts.
     secret_key: SecretStr | None = None

@@ -72,3 +72,20 @@ async def test_webhook_rejections_are_counted_by_reason(sqlite_url, tmp_path):
             before, "isp_webhook_rejections_total", route="/webhooks/telegram", reason=reason
         )
         assert delta == 1, reason
+
+
+async def test_queue_lengths_oldest_wait_and_callback_outcomes(sqlite_url, tmp_path):
+    from datetime import datetime, timezone
+
+    async with running_app(make_settings(sqlite_url, tmp_path, metrics_queue_refresh_seconds=0)) as (app, client):
+        container = app.state.container
+        # Asked on a Wednesday at noon (within the department's hours), still waiting now.
+        asked = datetime(2026, 11, 18, 9, 0, tzinfo=timezone.utc)
+        await container.callbacks.request("Уфа", "tech", "+79000000002", topic="нет интернета", now=asked)
+        await app.state.queue_gauges.refresh()
+        text = (await client.get("/metrics")).text
+    assert sample(text, "isp_queue_waiting", city="Уфа", department="tech") == 1
+    assert sample(text, "isp_queue_waiting", city="Москва", department="tech") == 0
+    waited = (container.clock() - asked).total_seconds()
+    assert abs(sample(text, "isp_queue_oldest_wait_seconds", city="Уфа", department="tech") - waited) < 60
+    assert sample(text, "isp_callbacks_today", city="Уфа", department="tech", outcome="done") == 0
