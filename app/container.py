@@ -39,7 +39,7 @@ from dispatcher.audit import AuditLog
 from dispatcher.console.auth import LoginGuard, LoginLimits
 from dispatcher.console.runtime import Console
 from dispatcher.console.service import ConsolePolicy, ConsoleService
-from dispatcher.estimate import WaitEstimator
+from dispatcher.estimate import HandoffWait, WaitEstimator
 from dispatcher.live import ConsoleEvents, EventHub
 from datetime import timedelta
 from migrations.runner import upgrade
@@ -195,7 +195,7 @@ async def build_container(
         estimator=estimator,
         events=events,
     )
-    handoffs = HandoffQueue(sessions, clock=clock, events=events)
+    handoffs = HandoffQueue(sessions, clock=clock, events=events, wait=HandoffWait(estimator, directory))
     # Lines of conversations queued for agents reach their consoles live.
     transcript = LiveTranscript(
         BufferedTranscript(Transcript(sessions, clock=clock), wait_for_write=settings.transcript_durable), events, handoffs

@@ -53,7 +53,9 @@ class CallbackRequests(Protocol):
 
 
 class HandoffRequests(Protocol):
-    """The handoff queue, as the handoff skill and the engine use it."""
+    """The handoff queue, as the handoff skill and the engine use it. Its tickets carry
+    ``expected_at``: when an agent is expected to answer (the measured estimate of
+    ``dispatcher.estimate``), or None when it cannot be told."""
 
     async def enqueue(
         self,
@@ -69,7 +71,7 @@ class HandoffRequests(Protocol):
 
     async def current(self, conversation_key: str) -> HandoffRecord | None: ...
 
-    async def standing(self, conversation_key: str) -> HandoffTicket | None: ...
+    async def standing(self, conversation_key: str, *, now: datetime | None = None) -> HandoffTicket | None: ...
 
 
 @dataclass(frozen=True)

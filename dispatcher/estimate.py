@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatcher.agents import Agents
 from dispatcher.models import CallbackRequest, Handoff
+from dispatcher.schedule import add_working_time
+from reference.directory import Directory
 
 MIN_SAMPLES = 3
 WINDOW = timedelta(days=7)
@@ -82,3 +84,22 @@ class WaitEstimator:
             rows = list(await session.execute(callbacks.order_by(CallbackRequest.closed_at.desc()).limit(MAX_SAMPLES)))
             rows += list(await session.execute(handoffs.order_by(Handoff.closed_at.desc()).limit(MAX_SAMPLES)))
         return [closed - started for started, closed in rows if closed is not None and started is not None and closed >= started]
+
+
+class HandoffWait:
+    """When a subscriber queued for an operator is expected to be answered: the
+    estimator's wait for their place, counted in the department's working hours in
+    the city's time zone (outside the hours it starts at the next opening). None for a
+    conversation whose city is unknown: there is no time zone to count hours in."""
+
+    def __init__(self, estimator: WaitEstimator, directory: Directory) -> None:
+        self._estimator = estimator
+        self._directory = directory
+
+    async def expected_at(self, city: str | None, department: str, position: int, now: datetime) -> datetime | None:
+        place = self._directory.city(city)
+        dep = self._directory.departments.get(department)
+        if place is None or dep is None:
+            return None
+        work = await self._estimator.wait(position, place.name, department, now)
+        return add_working_time(dep.hours, place.tz, now, work)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.engine import Row
@@ -50,6 +50,16 @@ class HandoffTicket:
     already_waiting: bool  # the conversation was already queued (or held by an agent)
     status: str  # "waiting" | "assigned"
     assigned_to: str | None
+    # When an agent is expected to answer (UTC), counted in the department's working
+    # hours; None once assigned, or when the queue has no wait estimate.
+    expected_at: datetime | None = None
+
+
+class QueueWait(Protocol):
+    """When the subscriber at ``position`` of a (city, department) queue is expected to
+    be answered (``dispatcher.estimate.HandoffWait``); None when it cannot be told."""
+
+    async def expected_at(self, city: str | None, department: str, position: int, now: datetime) -> datetime | None: ...
 
 
 @dataclass(frozen=True)
@@ -87,9 +97,15 @@ class HandoffRecord:
 
 class HandoffQueue:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], *, clock: Clock = utc_now, events: "ConsoleEvents | None" = None
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        clock: Clock = utc_now,
+        events: "ConsoleEvents | None" = None,
+        wait: QueueWait | None = None,
     ) -> None:
         self._sessions = sessions
+        self._wait = wait
         self._engine = engine_of(sessions)
         self._clock = clock
         self.events = events
@@ -134,12 +150,12 @@ class HandoffQueue:
             except IntegrityError:
                 existing = await self._open(conversation_key)
                 if existing is not None:
-                    return await self._ticket(existing, already_waiting=True)
+                    return await self._ticket(existing, already_waiting=True, now=now)
                 continue  # it was closed in between: try again
             if self.events is not None:
                 await self.events.mark_open(conversation_key, stored.id, stored.city, stored.department)
                 await self.events.queue_changed(stored.city, stored.department)
-            return await self._ticket(stored, already_waiting=False)
+            return await self._ticket(stored, already_waiting=False, now=now)
         raise RuntimeError("could not queue the handoff: the open handoff kept changing")
 
     async def holder(self, conversation_key: str) -> str | None:
@@ -154,11 +170,14 @@ class HandoffQueue:
         """The conversation's open handoff (waiting or assigned), if any."""
         return await self._open(conversation_key)
 
-    async def standing(self, conversation_key: str) -> HandoffTicket | None:
+    async def standing(self, conversation_key: str, *, now: datetime | None = None) -> HandoffTicket | None:
         """Where the conversation's open handoff stands now (its place among the
-        waiting ones of its queue; 0 once an agent took it); None when there is none."""
+        waiting ones of its queue, 0 once an agent took it, and the expected answer
+        time); None when there is none."""
         record = await self._open(conversation_key)
-        return None if record is None else await self._ticket(record, already_waiting=True)
+        if record is None:
+            return None
+        return await self._ticket(record, already_waiting=True, now=resolve_now(now, self._clock))
 
     async def withdraw(self, conversation_key: str, *, now: datetime | None = None) -> bool:
         """The subscriber no longer waits for a human: close a still-waiting handoff.
@@ -340,7 +359,7 @@ class HandoffQueue:
             return [tuple(row) for row in rows.all()]
 
     async def position(self, record: HandoffRecord) -> int:
-        return (await self._ticket(record, already_waiting=False)).position
+        return (await self._ticket(record, already_waiting=False, estimate=False)).position
 
     # -- internals ----------------------------------------------------------------------
 
@@ -350,8 +369,10 @@ class HandoffQueue:
             row = result.first()
         return HandoffRecord.of(row) if row is not None else None
 
-    async def _ticket(self, record: HandoffRecord, *, already_waiting: bool) -> HandoffTicket:
-        position = 0
+    async def _ticket(
+        self, record: HandoffRecord, *, already_waiting: bool, now: datetime | None = None, estimate: bool = True
+    ) -> HandoffTicket:
+        position, expected_at = 0, None
         if record.status == "waiting":
             async with self._sessions() as session:
                 ahead = await session.scalar(
@@ -360,12 +381,16 @@ class HandoffQueue:
                     )
                 )
             position = (ahead or 0) + 1
+            if estimate and self._wait is not None:
+                moment = resolve_now(now, self._clock)
+                expected_at = await self._wait.expected_at(record.city, record.department, position, moment)
         return HandoffTicket(
             id=record.id,
             position=position,
             already_waiting=already_waiting,
             status=record.status,
             assigned_to=record.assigned_to,
+            expected_at=expected_at,
         )
 
     @staticmethod

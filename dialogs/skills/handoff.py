@@ -7,8 +7,9 @@ understand) gets the place in the queue and an honest wait (``while_waiting``)."
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
-from dialogs import payloads
+from dialogs import formatting, payloads
 from dialogs.events import Event, HandoffQueued, Offered
 from dialogs.policies import PolicyContext
 from dialogs.responder import Responder
@@ -40,10 +41,32 @@ async def queue_for_agents(turn: Turn, say: Responder, *, reason: str, city_name
         department=services.directory.department(department).title,
         city=city_name or say.text("handoff.any_city"),
         position=ticket.position or 1,
+        eta=("\n" + eta) if (eta := expected_answer(turn, say, city_name, ticket.expected_at)) else "",
         hours_note=hours_note,
         buttons=[say.button("buttons.callback", offer), say.button("buttons.menu", payloads.MENU)],
     )
     return [HandoffQueued(), Offered(offer)] if hours_note else [HandoffQueued()]
+
+
+# Beyond this a count of minutes means little; the clock time alone is said.
+MINUTES_SAID_UP_TO = timedelta(hours=2)
+
+
+def expected_answer(turn: Turn, say: Responder, city_name: str | None, expected_at: datetime | None) -> str:
+    """When an agent is expected to answer, in the city's local time (the queue's
+    measured estimate, counted in the department's hours); «» when it cannot be told."""
+    city = turn.services.directory.city(city_name)
+    if expected_at is None or city is None:
+        return ""
+    wait = expected_at - turn.now
+    local_now, local_expected = city.local_now(turn.now), expected_at.astimezone(city.tz)
+    if wait < timedelta(minutes=1):
+        return say.text("handoff.eta_next")
+    when = formatting.when(local_expected, local_now)
+    if wait <= MINUTES_SAID_UP_TO:
+        minutes = -(-wait // timedelta(minutes=1))  # rounded up: never promise sooner than estimated
+        return say.text("handoff.eta_minutes", minutes=minutes, when=when)
+    return say.text("handoff.eta_at", when=when)
 
 
 def closed_note(turn: Turn, say: Responder, city_name: str | None, department: str) -> tuple[str, str]:
@@ -109,12 +132,13 @@ def asks_how_long(turn: Turn) -> bool:
 @asks_about_the_queue.on(waiting_for_agent, asks_how_long)
 @while_waiting.on(waiting_for_agent)
 async def say_place_in_queue(turn: Turn, say: Responder, ctx: PolicyContext) -> list[Event] | None:
-    """Not understood while queued («ну что там?», «скоро?»): the place in the queue
-    and how long it has been — no promise of a time nobody can know — and a callback
-    offered instead of waiting. Not a misunderstanding."""
+    """Not understood while queued («ну что там?», «скоро?»): the place in the queue,
+    how long it has been and when an agent is expected (the queue's measured estimate;
+    no promise when there is none), and a callback offered instead of waiting. Not a
+    misunderstanding."""
     handoffs = turn.services.handoffs
     record = await handoffs.current(turn.conversation.key)
-    ticket = await handoffs.standing(turn.conversation.key)
+    ticket = await handoffs.standing(turn.conversation.key, now=turn.now)
     if record is None or ticket is None or ticket.status != "waiting":
         return None  # taken or closed meanwhile: the usual answer
     waited = max(0, int((turn.now - record.created_at).total_seconds() // 60))
@@ -125,6 +149,7 @@ async def say_place_in_queue(turn: Turn, say: Responder, ctx: PolicyContext) -> 
         department=turn.services.directory.department(record.department).title,
         city=record.city or say.text("handoff.any_city"),
         waited=say.text("handoff.waited_minutes", minutes=waited) if waited else say.text("handoff.waited_just_now"),
+        eta=expected_answer(turn, say, record.city, ticket.expected_at) or say.text("handoff.eta_unknown"),
         next_step=hours_note.strip() or say.text("handoff.offer_callback"),
         buttons=[say.button("buttons.callback", offer), say.button("buttons.menu", payloads.MENU)],
     )

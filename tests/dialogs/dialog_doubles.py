@@ -59,7 +59,7 @@ class RecordingHandoffs:
     async def current(self, conversation_key: str):
         return None
 
-    async def standing(self, conversation_key: str):
+    async def standing(self, conversation_key: str, *, now=None):
         return None
 
 

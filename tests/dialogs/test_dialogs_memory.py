@@ -136,7 +136,7 @@ class WaitingHandoffs:
             assigned_to=None, assigned_at=None,
         )
 
-    async def standing(self, conversation_key: str) -> HandoffTicket:
+    async def standing(self, conversation_key: str, *, now=None) -> HandoffTicket:
         return HandoffTicket(id=1, position=self.position_in_queue if self.status == "waiting" else 0,
                              already_waiting=True, status=self.status, assigned_to=None)
 
@@ -258,3 +258,32 @@ async def test_the_remembered_department_is_known(make_turn):
 async def test_thanks_and_goodbye_are_told_apart(make_turn, say, text, key):
     await menu.thanks_bye(make_turn(text, parse=sure("thanks_bye", text)), say)
     assert texts_of(say) == [TEXTS.render(key)]
+
+
+@dataclass
+class EstimatedHandoffs(WaitingHandoffs):
+    """A waiting handoff whose queue estimates the answer ``wait`` from now."""
+
+    wait: timedelta = timedelta(minutes=17, seconds=10)
+
+    async def standing(self, conversation_key: str, *, now=None) -> HandoffTicket:
+        return HandoffTicket(id=1, position=self.position_in_queue, already_waiting=True, status="waiting",
+                             assigned_to=None, expected_at=now + self.wait)
+
+
+@pytest.mark.parametrize(
+    "wait, said",
+    [
+        (timedelta(seconds=20), "Вы следующий: оператор ответит, как только освободится."),
+        (timedelta(minutes=17, seconds=10), "Оператор ответит примерно через 18 мин. — сегодня в "),
+        (timedelta(hours=5), "Оператор ответит примерно сегодня в "),
+        (timedelta(days=1), "Оператор ответит примерно завтра в "),
+    ],
+)
+async def test_how_long_while_queued_tells_the_estimated_answer(make_turn, say, ctx, services, wait, said):
+    turn = make_turn("ну что там?", conversation=waiting())
+    turn.services = replace(services, handoffs=EstimatedHandoffs(wait=wait))
+    await handoff.asks_about_the_queue.dispatch(turn, say, ctx=ctx)
+    text = texts_of(say)[0]
+    assert said in text
+    assert "точное время назвать не могу" not in text
