@@ -91,6 +91,11 @@ class MeteredSender:
         DELIVERIES.labels(self.channel, result.status).inc()
         return result
 
+    async def advise(self, user_id: str) -> str | None:
+        # The optional preflight of dialogs.delivery.AdvisingSender, passed through.
+        advise = getattr(self._sender, "advise", None)
+        return await advise(user_id) if advise is not None else None
+
 
 class HttpMetrics:
     """Counts and times every HTTP request by its route template (never the raw path:

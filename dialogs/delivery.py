@@ -58,6 +58,15 @@ class Sender(Protocol):
         """Deliver in order; stop at the first refusal and say why."""
 
 
+class AdvisingSender(Sender, Protocol):
+    """A sender that can tell, before anything is sent, what a message to the user would
+    cost or become (a paid session, a template instead of free text, no delivery at
+    all): ``advise`` returns one Russian sentence for the agent, or None when a message
+    would go out as usual. Optional: senders without it never warn."""
+
+    async def advise(self, user_id: str) -> str | None: ...
+
+
 class UnknownChannel(LookupError):
     pass
 
@@ -83,6 +92,16 @@ class Delivery:
         if sender is None:
             raise UnknownChannel(channel)
         return sender
+
+    async def advise(self, conversation_key: str) -> str | None:
+        """What the agent should know before writing to this conversation (its channel's
+        sender's ``advise``), or None."""
+        channel, _, user_id = conversation_key.partition(":")
+        sender = self._senders.get(channel)
+        if sender is None:
+            return NO_SUCH_CHANNEL.format(channel=channel or "?")
+        advise = getattr(sender, "advise", None)
+        return await advise(user_id) if advise is not None else None
 
     async def send(self, conversation_key: str, replies: Sequence[Reply]) -> DeliveryResult:
         channel, _, user_id = conversation_key.partition(":")

@@ -43,6 +43,14 @@ class ViberSender:
         last = await self.state.last_inbound(user_id)
         return last is None or self.clock().timestamp() - last > SESSION_WINDOW.total_seconds()
 
+    async def advise(self, user_id: str) -> str | None:
+        """What the agent should know before writing (see ``dialogs.delivery``)."""
+        if await self.state.is_unsubscribed(user_id):
+            return texts.NOT_SUBSCRIBED
+        if await self.would_start_paid_session(user_id):
+            return texts.PAID_ADVICE if self.config.allow_paid_messages else texts.PAID_REFUSED
+        return None
+
     async def send(self, user_id: str, replies: Sequence[Reply]) -> DeliveryResult:
         if await self.state.is_unsubscribed(user_id):
             return DeliveryResult.failed(texts.NOT_SUBSCRIBED, detail="unsubscribed")

@@ -24,6 +24,7 @@ from bots.whatsapp.state import WhatsAppState
 from bots.whatsapp.texts import (
     RETRYABLE_CODES,
     UNREACHABLE,
+    WINDOW_CLOSED_ADVICE,
     WINDOW_CLOSED_NO_TEMPLATE,
     reason_for,
 )
@@ -59,6 +60,13 @@ class WhatsAppSender:
         self.state = state
         self.renderer = renderer
         self.clock = clock
+
+    async def advise(self, user_id: str) -> str | None:
+        """What the agent should know before writing (see ``dialogs.delivery``): after the
+        24-hour window only the template goes, or nothing when none is configured."""
+        if await self.state.window_open(user_id, self.clock()):
+            return None
+        return WINDOW_CLOSED_ADVICE if self.config.window_content_sid else WINDOW_CLOSED_NO_TEMPLATE
 
     async def send(self, user_id: str, replies: Sequence[Reply]) -> DeliveryResult:
         if not replies:

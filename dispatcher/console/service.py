@@ -183,7 +183,17 @@ class ConsoleService:
             ],
             "notes": note_list,
             "subscriber": await self._card(record.account_number),
+            "delivery_advice": await self._advice(record.conversation_key),
         }
+
+    async def _advice(self, conversation_key: str) -> str | None:
+        """What the agent should know before replying (a paid Viber session, a closed
+        WhatsApp window); a channel that cannot tell must not break the view."""
+        try:
+            return await self.delivery.advise(conversation_key)
+        except Exception:  # noqa: BLE001 - the view matters more than the warning
+            log.exception("console: delivery advice for %s failed", conversation_key.partition(":")[0])
+            return None
 
     async def _card(self, account_number: str | None) -> dict | None:
         if not account_number:
