@@ -166,6 +166,7 @@ async def me(request: Request, session: ConsoleSession = Session) -> dict:
         "expires_in": _console(request).session_seconds,
         "agent": _agent_body(session),
         "presence": service.agents.effective_presence(fresh or session.agent, service.clock()),
+        "scope": service.scope(fresh or session.agent),
     }
 
 

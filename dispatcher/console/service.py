@@ -156,6 +156,23 @@ class ConsoleService:
             raise Hidden()
         return record
 
+    def scope(self, agent: AgentProfile) -> dict:
+        """The queues the agent may filter by (their cities and departments; every city
+        of the reference data for "all") and where they may transfer a conversation to
+        (any city, any department: a transfer hands it to others)."""
+        every_city = sorted((c.name for c in self.directory.cities), key=str.casefold)
+        every_department = [{"id": d, "title": self.directory.department(d).title} for d in DEPARTMENTS]
+        cities = every_city if agent.supervisor or agent.cities is None else [c for c in every_city if c in agent.cities]
+        departments = [
+            d for d in every_department if agent.supervisor or agent.departments is None or d["id"] in agent.departments
+        ]
+        return {
+            "cities": cities,
+            "departments": departments,
+            "transfer_cities": every_city,
+            "transfer_departments": every_department,
+        }
+
     async def conversation(self, agent: AgentProfile, handoff_id: int) -> dict:
         record = await self.visible_handoff(agent, handoff_id)
         return await self._conversation_body(record)

@@ -191,7 +191,7 @@
     total: 0, // open items in the agent's queues (the list holds the oldest page of them)
     wanted: null, // id of the conversation the agent asked for last
     cannedShown: null, // the department whose canned replies are on screen
-    allCities: [], // every city, known to supervisors from the statistics (for filters and transfers)
+    scope: null, // /api/agent/me "scope": the cities and departments to filter by and transfer to
     callback: null, // the callback shown in the callback pane
     canned: {}, // department -> replies
     tab: "queue",
@@ -218,7 +218,7 @@
     state.agent = null;
     state.csrf = null;
     state.items = [];
-    state.allCities = [];
+    state.scope = null;
     state.canned = {}; // they carry the agent's name
     state.cannedShown = null;
     state.unread.clear();
@@ -273,6 +273,7 @@
   function startConsole(body) {
     state.csrf = body.csrf_token;
     state.agent = body.agent;
+    state.scope = body.scope || null;
     show($("boot"), false);
     show($("login-view"), false);
     show($("console-view"), true);
@@ -285,17 +286,15 @@
     switchTab("queue");
     loadQueue();
     startLive();
-    if (agent.supervisor) loadAllCities();
+    if (!state.scope) loadScope(); // the login answer does not carry it
     $("next-callback").focus();
   }
 
-  /** An "all cities" agent's list names no city: a supervisor learns them from the statistics. */
-  async function loadAllCities() {
+  /** The cities and departments the agent may filter by and transfer to (every city for "all"). */
+  async function loadScope() {
     try {
-      var result = await api("GET", "/api/agent/stats");
-      var seen = {};
-      ((result.data && result.data.queues) || []).forEach(function (q) { if (q.city) seen[q.city] = true; });
-      state.allCities = Object.keys(seen);
+      var result = await api("GET", "/api/agent/me");
+      state.scope = result.data.scope || null;
       fillFilters();
     } catch (e) { /* the filters still list the cities in the queue */ }
   }
@@ -317,7 +316,8 @@
 
   function knownCities() {
     var cities = (state.agent.cities || []).filter(function (c) { return c && c !== "all"; });
-    state.allCities.forEach(function (c) { if (cities.indexOf(c) < 0) cities.push(c); });
+    var scoped = state.scope ? state.scope.cities : [];
+    scoped.forEach(function (c) { if (cities.indexOf(c) < 0) cities.push(c); });
     state.items.forEach(function (item) { if (item.city && cities.indexOf(item.city) < 0) cities.push(item.city); });
     return cities.sort(function (a, b) { return a.localeCompare(b, "ru"); });
   }
@@ -332,9 +332,11 @@
     var saved = savedFilters();
     var cities = [["", "Все города"]].concat(knownCities().map(function (c) { return [c, c]; }));
     fillSelect($("filter-city"), cities, $("filter-city").value || saved.city || "");
-    var deps = (state.agent.departments || Object.keys(DEPARTMENTS)).filter(function (d) { return d !== "all"; });
-    if (!deps.length) deps = Object.keys(DEPARTMENTS);
-    var depOptions = [["", "Все отделы"]].concat(deps.map(function (d) { return [d, label(DEPARTMENTS, d)]; }));
+    var deps = state.scope
+      ? state.scope.departments.map(function (d) { return [d.id, d.title]; })
+      : (state.agent.departments || []).filter(function (d) { return d !== "all"; }).map(function (d) { return [d, label(DEPARTMENTS, d)]; });
+    if (!deps.length) deps = Object.keys(DEPARTMENTS).map(function (d) { return [d, label(DEPARTMENTS, d)]; });
+    var depOptions = [["", "Все отделы"]].concat(deps);
     fillSelect($("filter-department"), depOptions, $("filter-department").value || saved.department || "");
   }
 
@@ -619,16 +621,24 @@
       ? "Enter — отправить, Shift+Enter — новая строка"
       : takenByOther ? "Разговор ведёт другой оператор." : "Возьмите разговор (T), чтобы ответить.";
     reply.placeholder = mine ? "Ответ абоненту…" : "Сначала возьмите разговор";
+    // What the channel says before anything is sent (a paid Viber session, a closed
+    // WhatsApp window): shown as text above the reply box.
+    var advice = $("delivery-advice");
+    advice.textContent = c.delivery_advice || "";
+    show(advice, Boolean(c.delivery_advice));
     if (mine) fillTransfer(c);
     renderViewers();
   }
 
   function fillTransfer(c) {
-    var cities = knownCities();
+    var cities = state.scope ? state.scope.transfer_cities.slice() : knownCities();
     if (c.city && cities.indexOf(c.city) < 0) cities.push(c.city);
     fillSelect($("transfer-city"), cities.map(function (x) { return [x, x]; }), $("transfer-city").value || c.city);
     var other = c.department === "tech" ? "subscriber" : "tech";
-    fillSelect($("transfer-department"), Object.keys(DEPARTMENTS).map(function (d) { return [d, DEPARTMENTS[d]]; }), $("transfer-department").dataset.touched ? $("transfer-department").value : other);
+    var deps = state.scope
+      ? state.scope.transfer_departments.map(function (d) { return [d.id, d.title]; })
+      : Object.keys(DEPARTMENTS).map(function (d) { return [d, DEPARTMENTS[d]]; });
+    fillSelect($("transfer-department"), deps, $("transfer-department").dataset.touched ? $("transfer-department").value : other);
   }
 
   function renderViewers() {
