@@ -225,6 +225,7 @@ def test_agent_takes_over_a_web_chat_talks_with_the_subscriber_and_releases_it(c
     expect(agent.locator("#conv-meta")).to_contain_text("Липецк")
     expect(agent.locator("#transcript .line--in", has_text="Позовите оператора")).to_be_visible()
     expect(agent.locator("#reply-text")).to_be_disabled()
+    expect(agent.locator("#delivery-advice")).to_be_hidden()  # the web chat always delivers
 
     before = chat.bot_messages.count()
     agent.keyboard.press("t")  # take over
@@ -306,7 +307,13 @@ def test_a_failed_delivery_shows_the_reason_and_the_agent_transfers_the_conversa
     page.locator(".item--conversation", has_text="Telegram").click()
     expect(page.locator("#subscriber-card")).to_contain_text("1000010")
     expect(page.locator("#subscriber-card")).to_contain_text("15,00 ₽")
+    # the channel's advice is shown above the reply box before anything is sent
+    expect(page.locator("#delivery-advice")).to_have_text("Канал telegram не подключён: сообщение не отправлено.")
     page.get_by_role("button", name="Взять разговор").click()
+    # filters: the agent's own city; transfers: every city (from /api/agent/me)
+    expect(page.locator("#filter-city option")).to_have_text(["Все города", "Нефтекамск"])
+    expect(page.locator("#transfer-city option")).to_have_count(16)
+    expect(page.locator("#transfer-city option", has_text="Владивосток")).to_have_count(1)
     page.locator("#reply-text").fill("Здравствуйте! Проверяю ваш баланс.")
     page.get_by_role("button", name="Отправить").click()
 
