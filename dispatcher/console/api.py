@@ -244,6 +244,13 @@ async def next_callback(request: Request, session: ConsoleSession = Session):
     return claimed if claimed is not None else Response(status_code=204)
 
 
+@router.post("/callbacks/{request_id}/viewing", status_code=204, summary="I am looking at this callback (30 s)",
+             responses={404: {"description": "No such callback, or not the agent's city/department"}})
+async def viewing_callback(request_id: int, request: Request, session: ConsoleSession = Session) -> Response:
+    await _run(_service(request).viewing_callback(session.agent, request_id))
+    return Response(status_code=204)
+
+
 @router.post("/callbacks/{request_id}/result", summary="Record the call's outcome")
 async def callback_result(request_id: int, body: OutcomeBody, request: Request, session: ConsoleSession = Session) -> dict:
     return await _run(_service(request).callback_result(session.agent, request_id, body.outcome, body.note))

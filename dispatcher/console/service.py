@@ -332,6 +332,14 @@ class ConsoleService:
         record = await self.visible_handoff(agent, handoff_id)
         await self.events.viewing("conversation", handoff_id, agent.login, record.city, record.department)
 
+    async def viewing_callback(self, agent: AgentProfile, request_id: int) -> None:
+        """The agent has the callback open: others see it in ``viewers`` (and do not
+        ring the same subscriber from a stale screen)."""
+        row = await self.callbacks.get(request_id)
+        if row is None or not agent.sees(row.city, row.department):
+            raise Hidden()
+        await self.events.viewing("callback", request_id, agent.login, row.city, row.department)
+
     # -- callbacks ---------------------------------------------------------------------------------
     async def next_callback(self, agent: AgentProfile) -> dict | None:
         claimed = await self.callbacks.claim_next_of(

@@ -79,5 +79,6 @@ async def test_every_endpoint_is_in_the_openapi_document(console):
                  "/api/agent/conversations/{handoff_id}/messages", "/api/agent/conversations/{handoff_id}/notes",
                  "/api/agent/conversations/{handoff_id}/release", "/api/agent/conversations/{handoff_id}/transfer",
                  "/api/agent/conversations/{handoff_id}/viewing", "/api/agent/callbacks/next",
+                 "/api/agent/callbacks/{request_id}/viewing",
                  "/api/agent/callbacks/{request_id}/result", "/api/agent/canned", "/api/agent/stats", "/api/agent/audit"):
         assert path in paths, path

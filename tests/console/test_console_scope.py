@@ -3,6 +3,8 @@ channel's advice before writing."""
 
 from __future__ import annotations
 
+import asyncio
+
 from reference.directory import default_directory
 
 EVERY_CITY = sorted((c.name for c in default_directory().cities), key=str.casefold)
@@ -40,3 +42,19 @@ async def test_a_conversation_whose_channel_is_gone_is_advised_so(console):
     )
     body = (await anna.get(f"/conversations/{ticket.id}")).json()
     assert body["delivery_advice"] == "Канал icq не подключён: сообщение не отправлено."
+
+
+async def test_viewing_a_callback_shows_who_is_looking_and_hides_other_cities(console):
+    request = await console.container.callbacks.request("Москва", "tech", "+79160000001", topic="нет интернета")
+    anna = await console.agent("anna", cities="Москва", departments="all")
+    boris = await console.agent("boris", cities="Москва", departments="all")
+    far = await console.agent("far", cities="Томск", departments="all")
+    assert (await anna.post(f"/callbacks/{request.id}/viewing")).status_code == 204
+    for _ in range(100):
+        items = await boris.queue()
+        if items[0]["viewers"]:
+            break
+        await asyncio.sleep(0.02)
+    assert items[0]["kind"] == "callback" and items[0]["viewers"] == ["anna"]
+    assert (await far.post(f"/callbacks/{request.id}/viewing")).status_code == 404
+    assert (await anna.post("/callbacks/999999/viewing")).status_code == 404

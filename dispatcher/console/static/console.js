@@ -548,7 +548,7 @@
       if (state.wanted !== id) return;
       var again = state.conversation && state.conversation.id === id;
       setConversation(result.data, true);
-      if (!again) startViewing(id);
+      if (!again) startViewing("conversations", id);
     } catch (e) {
       reportError(e);
       if (e.status === 404) queueChanged();
@@ -890,13 +890,14 @@
     } catch (e) { reportError(e); } finally { $("note-save").disabled = false; }
   }
 
-  // "who is viewing": repeated while the conversation is open (the server forgets after 30 s)
+  // "who is viewing": repeated while a conversation or a callback is open (the server
+  // forgets after 30 s); kind is the API's collection: "conversations" or "callbacks".
   var viewingTimer = null;
-  function startViewing(id) {
+  function startViewing(kind, id) {
     stopViewing();
     var ping = function () {
       if (document.visibilityState === "hidden") return;
-      api("POST", "/api/agent/conversations/" + id + "/viewing").catch(function () { /* best effort */ });
+      api("POST", "/api/agent/" + kind + "/" + id + "/viewing").catch(function () { /* best effort */ });
     };
     ping();
     viewingTimer = setInterval(ping, VIEWING_EVERY_MS);
@@ -921,7 +922,7 @@
 
   /** The callback pane; outcome buttons only for a callback this agent has claimed. */
   function showCallback(cb, claimed) {
-    stopViewing();
+    startViewing("callbacks", cb.id);
     state.wanted = null;
     state.conversation = null;
     state.callback = { data: cb, claimed: claimed };
