@@ -14,9 +14,9 @@ from dialogs.events import Event, HandoffQueued, Offered
 from dialogs.policies import PolicyContext
 from dialogs.responder import Responder
 from dialogs.router import IntentIs, SkillRouter
+from dialogs.skills import follow_up
 from dialogs.skills.ask_city import ask_city_then
 from dialogs.skills.offices import open_state
-from dialogs.skills import follow_up
 from dialogs.turn import Turn
 
 router = SkillRouter("handoff")

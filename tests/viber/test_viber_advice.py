@@ -18,8 +18,8 @@ async def test_no_advice_inside_the_session_refusal_told_outside_it(vb, clock): 
 
 async def test_paid_session_is_announced_when_paid_messages_are_allowed(sqlite_url, viber_api, tmp_path, clock):  # noqa: F811
     settings = viber_settings(sqlite_url, viber_api, tmp_path, viber_allow_paid_messages=True)
-    async with viber_app(settings, viber_api, clock=clock) as vb:
-        advice = await vb.container.delivery.advise(f"viber:{vb.user_id}")
+    async with viber_app(settings, viber_api, clock=clock) as harness:
+        advice = await harness.container.delivery.advise(f"viber:{harness.user_id}")
         assert advice == texts.PAID_ADVICE and advice.startswith("Сообщение откроет платную сессию Viber")
 
 

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from bots.whatsapp.texts import WINDOW_CLOSED_ADVICE, WINDOW_CLOSED_NO_TEMPLATE
-from tests.whatsapp.harness import SUBSCRIBER, WINDOW_TEMPLATE_SID, whatsapp_app, whatsapp_settings
+from tests.whatsapp.harness import (
+    SUBSCRIBER,
+    WINDOW_TEMPLATE_SID,
+    whatsapp_app,
+    whatsapp_settings,
+)
 
 KEY = f"whatsapp:{SUBSCRIBER}"
 
