@@ -120,7 +120,7 @@ async def test_status_while_waiting_for_an_operator(stack, chat):
     stack.clock.advance(minutes=7)
     await chat.send("скоро?")
     assert "ждёте 7 мин." in chat.text
-    assert "точное время назвать не могу" in chat.text
+    assert "Вы следующий: оператор ответит, как только освободится." in chat.text  # the estimate, not a shrug
     assert "Позову оператора" not in chat.text  # not counted as misunderstandings
     record = await stack.container.handoffs.current(f"webchat:{chat.session_id}")
     assert record.reason == "asked"
