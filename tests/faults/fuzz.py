@@ -145,8 +145,8 @@ def fuzz_openapi(target: FuzzTarget, examples_per_operation: int) -> None:
     for result in schema.get_all_operations():
         operation = result.ok()
         label = f"openapi {operation.method.upper()} {operation.path}"
-        if operation.path == "/api/agent/logout":
-            token = None  # a valid logout would end the session the other operations use
+        if operation.path in ("/api/agent/logout", "/api/webchat/sessions/end"):
+            token = None  # a valid call would end the session the other operations use
         else:
             token = agent_token if operation.path.startswith("/api/agent/") else webchat_token
 
