@@ -28,7 +28,10 @@ class SessionRevocations:
         """Refuse the session's tokens for the ``seconds_left`` they could still be valid."""
         await self._store.set(_ended_key(session_id), "1", ttl=max(1.0, seconds_left))
 
-    async def is_ended(self, session_id: str) -> bool:
-        # A store error propagates: without the store nothing of a turn works anyway
-        # (the engine answers its apology), and an ended session must not pass silently.
-        return await self._store.get(_ended_key(session_id)) is not None
+    async def is_ended(self, session_id: str) -> bool | None:
+        """True/False, or None when the store cannot say (Redis away): the caller decides."""
+        try:
+            return await self._store.get(_ended_key(session_id)) is not None
+        except Exception as error:  # noqa: BLE001 - any store failure means "unknown"
+            log.warning("web chat: cannot check whether session %s was ended: %s: %s", session_id[:8], type(error).__name__, error)
+            return None

@@ -66,6 +66,7 @@ def _unauthorized(code: str, message: str) -> HTTPException:
 
 
 async def _valid_token(
+    request: Request,
     response: Response,
     credentials: HTTPAuthorizationCredentials | None = Security(_bearer),
     channel: WebchatChannel = Depends(_channel),
@@ -77,8 +78,14 @@ async def _valid_token(
         raise _unauthorized("token_expired", "The session has expired; create a new session.")
     if check.session_id is None:
         raise _unauthorized("invalid_token", "The token is not valid; create a new session.")
-    if await channel.revocations.is_ended(check.session_id):
+    ended = await channel.revocations.is_ended(check.session_id)
+    if ended:
         raise _unauthorized("session_ended", "The chat was ended; create a new session.")
+    if ended is None and request.url.path != f"{api.prefix}/messages":
+        # The store (Redis) is away: a turn still goes to the engine, which answers its
+        # apology; reading the history or ending waits until an ended chat can be told apart.
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail={"code": "unavailable", "message": "Retry shortly."},
+                            headers={"Retry-After": "5"})
     if check.fresh_token:
         # The sliding idle window: the client keeps this token instead of its own.
         response.headers[TOKEN_HEADER] = check.fresh_token
@@ -166,8 +173,13 @@ async def _serve_live(websocket: WebSocket) -> None:
     if token is None:
         token = await _auth_frame(websocket)
     session_id = channel.signer.session_id_of(token)
-    if session_id is not None and await channel.revocations.is_ended(session_id):
-        session_id = None  # the subscriber ended this chat
+    if session_id is not None:
+        ended = await channel.revocations.is_ended(session_id)
+        if ended is None:  # the store (Redis) is away: live messages need it too; reconnect later
+            await websocket.close(code=1013, reason="try again later")
+            return
+        if ended:
+            session_id = None  # the subscriber ended this chat
     if session_id is None:
         await websocket.close(code=WS_CLOSE_UNAUTHORIZED, reason="invalid token")
         return
