@@ -62,6 +62,7 @@ class Counts:
     telegram_acknowledged: int = 0
     callbacks_confirmed: int = 0
     seconds: float = 0.0
+    web_lines_twice: int = 0  # the web chat part of duplicate_replies
     lost_examples: list = field(default_factory=list)  # a few missing lines, to look into
 
     def line(self) -> str:
@@ -69,7 +70,8 @@ class Counts:
             f"fault run: acknowledged never answered {self.acknowledged_never_answered}, duplicate replies "
             f"{self.duplicate_replies}, lost callbacks {self.lost_callbacks}, lost transcript lines "
             f"{self.lost_transcript_lines} (web chat turns {self.web_turns}, Telegram updates acknowledged "
-            f"{self.telegram_acknowledged}, callbacks confirmed {self.callbacks_confirmed}, {self.seconds:.0f} s)"
+            f"{self.telegram_acknowledged}, callbacks confirmed {self.callbacks_confirmed}, "
+            f"web chat lines recorded twice {self.web_lines_twice}, {self.seconds:.0f} s)"
         ) + (f"\n  missing lines, e.g.: {self.lost_examples[:6]}" if self.lost_examples else "")
 
     def all_zero(self) -> bool:
@@ -270,7 +272,9 @@ async def _scenario(load: Load, apps: list[AppProcess], redis: PrivateRedis, api
             counts.lost_examples.extend(missing[:3])
         for shown in {s for s, _ in session.turns}:
             sent = sum(1 for s, _ in session.turns if s == shown)
-            counts.duplicate_replies += max(0, stored.count(("user", shown)) - sent)
+            twice = max(0, stored.count(("user", shown)) - sent)
+            counts.duplicate_replies += twice
+            counts.web_lines_twice += twice
         counts.web_turns += len(session.turns)
     for session, phone in zip(callers, phones):
         if any(TICKET.search(b) for _, bot in session.turns for b in bot):
