@@ -149,11 +149,32 @@ class UnhandledErrors:
         sent = _SendTracker(send)
         try:
             await self.app(scope, receive, sent)
-        except Exception:
-            log.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
+        except Exception as error:
             if sent.response_started:
+                log.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
                 raise
+            if _backing_service_away(error):
+                # The database or Redis is away (restarting): the pools reconnect by
+                # themselves, so the client should simply retry — a 503, not a 500.
+                log.warning("%s %s: a backing service is unavailable: %s: %s",
+                            scope.get("method"), scope.get("path"), type(error).__name__, error)
+                await error_response(503, "unavailable", "A backing service is unavailable; retry shortly.",
+                                     headers={"Retry-After": "5"})(scope, receive, send)
+                return
+            log.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
             await error_response(500, "internal_error", "Internal server error.")(scope, receive, send)
+
+
+def _backing_service_away(error: BaseException) -> bool:
+    """A lost or refused connection to PostgreSQL/SQLite or Redis (raw, or wrapped by SQLAlchemy)."""
+    from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
+    from sqlalchemy.exc import DBAPIError, InterfaceError
+
+    if isinstance(error, (ConnectionError, TimeoutError, RedisConnectionError, RedisTimeoutError, InterfaceError)):
+        return True
+    if isinstance(error, DBAPIError):
+        return error.connection_invalidated or isinstance(error.orig, (ConnectionError, TimeoutError))
+    return False
 
 
 async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:

@@ -12,7 +12,11 @@ update re-delivered to another process or a button pressed a week later must fin
 
 from __future__ import annotations
 
+import logging
+
 from dialogs.state.base import StateStore
+
+log = logging.getLogger(__name__)
 
 UPDATE_CLAIM_TTL = 48 * 3600.0  # Telegram keeps an unconfirmed update for 24 hours
 GROUP_NOTE_INTERVAL = 3600.0  # at most one "write me in private" per group per hour
@@ -44,11 +48,25 @@ class TelegramState:
         return await self.store.get(f"tg:cb:{digest}")
 
     # -- the share-phone keyboard --------------------------------------------------------
+    # Cosmetic: while the store (Redis) is away the reply must still go out — the engine's
+    # apology above all — so a failure here is logged and the keyboard treated as not shown
+    # (at worst a share-phone keyboard stays up). Raising lost the reply: the update was
+    # acknowledged and marked done, and never answered (the combined fault run found it).
     async def keyboard_shown(self, chat_id: str) -> bool:
-        return await self.store.get(f"tg:kb:{chat_id}") is not None
+        try:
+            return await self.store.get(f"tg:kb:{chat_id}") is not None
+        except Exception as error:  # noqa: BLE001 - see above
+            log.warning("telegram: keyboard state of %s unknown (%s: %s)", chat_id, type(error).__name__, error)
+            return False
 
     async def mark_keyboard_shown(self, chat_id: str) -> None:
-        await self.store.set(f"tg:kb:{chat_id}", "1", ttl=KEYBOARD_FLAG_TTL)
+        try:
+            await self.store.set(f"tg:kb:{chat_id}", "1", ttl=KEYBOARD_FLAG_TTL)
+        except Exception as error:  # noqa: BLE001 - see above
+            log.warning("telegram: keyboard state of %s not kept (%s: %s)", chat_id, type(error).__name__, error)
 
     async def forget_keyboard(self, chat_id: str) -> None:
-        await self.store.delete(f"tg:kb:{chat_id}")
+        try:
+            await self.store.delete(f"tg:kb:{chat_id}")
+        except Exception as error:  # noqa: BLE001 - see above
+            log.warning("telegram: keyboard state of %s not cleared (%s: %s)", chat_id, type(error).__name__, error)

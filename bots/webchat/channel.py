@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 from bots.channel import Channel, ChannelContext, ChannelNotStarted, HistorySource, TurnHandler
 from bots.webchat.live import CHANNEL, Mailbox, WebchatSender
+from bots.webchat.revocation import SessionRevocations
 from bots.webchat.tokens import SessionSigner, load_secret_key
 from dialogs.delivery import Sender
 from dialogs.state.base import StateStore
@@ -25,6 +26,7 @@ class WebchatChannel(Channel):
         self._history: HistorySource | None = None
         self._mailbox: Mailbox | None = None
         self._sender: WebchatSender | None = None
+        self._revocations: SessionRevocations | None = None
 
     def routes(self) -> Sequence[APIRouter]:
         from bots.webchat.routes import webchat_routers  # the routes import this module
@@ -37,6 +39,7 @@ class WebchatChannel(Channel):
         self._engine, self._store, self._history = context.engine, context.store, context.history
         self._mailbox = Mailbox(context.store)
         self._sender = WebchatSender(context.store, self._mailbox)
+        self._revocations = SessionRevocations(context.store)
 
     # What the routes use; each exists once the channel started.
     @property
@@ -54,6 +57,10 @@ class WebchatChannel(Channel):
     @property
     def mailbox(self) -> Mailbox:
         return _started(self._mailbox)
+
+    @property
+    def revocations(self) -> SessionRevocations:
+        return _started(self._revocations)
 
     @property
     def sender(self) -> Sender:

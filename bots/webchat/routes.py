@@ -35,6 +35,7 @@ from bots.jsonbody import SafeJsonRoute
 from bots.webchat.channel import WebchatChannel
 from bots.webchat.live import CHANNEL, topic_for
 from bots.webchat.schemas import HistoryMessage, HistoryOut, MessageIn, MessagesOut, SessionCreated
+from bots.webchat.tokens import TokenCheck
 from dialogs.messages import Inbound
 
 log = logging.getLogger(__name__)
@@ -64,11 +65,12 @@ def _unauthorized(code: str, message: str) -> HTTPException:
     )
 
 
-async def _session_id(
+async def _valid_token(
+    request: Request,
     response: Response,
     credentials: HTTPAuthorizationCredentials | None = Security(_bearer),
     channel: WebchatChannel = Depends(_channel),
-) -> str:
+) -> TokenCheck:
     if credentials is None:
         raise _unauthorized("missing_token", "Send 'Authorization: Bearer <token>' from POST /api/webchat/sessions.")
     check = channel.signer.check(credentials.credentials)
@@ -76,10 +78,22 @@ async def _session_id(
         raise _unauthorized("token_expired", "The session has expired; create a new session.")
     if check.session_id is None:
         raise _unauthorized("invalid_token", "The token is not valid; create a new session.")
+    ended = await channel.revocations.is_ended(check.session_id)
+    if ended:
+        raise _unauthorized("session_ended", "The chat was ended; create a new session.")
+    if ended is None and request.url.path != f"{api.prefix}/messages":
+        # The store (Redis) is away: a turn still goes to the engine, which answers its
+        # apology; reading the history or ending waits until an ended chat can be told apart.
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail={"code": "unavailable", "message": "Retry shortly."},
+                            headers={"Retry-After": "5"})
     if check.fresh_token:
         # The sliding idle window: the client keeps this token instead of its own.
         response.headers[TOKEN_HEADER] = check.fresh_token
-    return check.session_id
+    return check
+
+
+async def _session_id(check: TokenCheck = Depends(_valid_token)) -> str:
+    return check.session_id  # type: ignore[return-value]  # _valid_token refuses None
 
 
 # SafeJsonRoute: a body nested a thousand levels deep is a 400, not a RecursionError.
@@ -91,6 +105,18 @@ async def create_session(channel: WebchatChannel = Depends(_channel)) -> Session
     """Start a conversation. Sessions are stateless signed tokens: keep the token for later visits."""
     session = channel.signer.new_session()
     return SessionCreated(session_id=session.session_id, token=session.token)
+
+
+@api.post(
+    "/sessions/end",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={401: {"description": "Missing, invalid or already ended token"}},
+)
+async def end_session(check: TokenCheck = Depends(_valid_token), channel: WebchatChannel = Depends(_channel)) -> Response:
+    """The subscriber ended the chat: every token of this session (renewed ones too) is
+    refused from now on (401 `session_ended`), also on the WebSocket. Start a new session to talk again."""
+    await channel.revocations.end(check.session_id, seconds_left=check.seconds_left)  # type: ignore[arg-type]
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @api.post(
@@ -147,6 +173,13 @@ async def _serve_live(websocket: WebSocket) -> None:
     if token is None:
         token = await _auth_frame(websocket)
     session_id = channel.signer.session_id_of(token)
+    if session_id is not None:
+        ended = await channel.revocations.is_ended(session_id)
+        if ended is None:  # the store (Redis) is away: live messages need it too; reconnect later
+            await websocket.close(code=1013, reason="try again later")
+            return
+        if ended:
+            session_id = None  # the subscriber ended this chat
     if session_id is None:
         await websocket.close(code=WS_CLOSE_UNAUTHORIZED, reason="invalid token")
         return

@@ -104,6 +104,7 @@ class TokenCheck:
     session_id: str | None
     problem: Literal["invalid", "expired"] | None = None
     fresh_token: str | None = None  # a renewed token to hand back (sliding window)
+    seconds_left: float = 0.0  # until the session's absolute expiry (how long to keep a revocation)
 
 
 class SessionSigner:
@@ -146,7 +147,7 @@ class SessionSigner:
         if now - issued >= self._idle or now - started >= self._absolute:
             return TokenCheck(None, "expired")
         fresh = self._token(session_id, started, now) if now - issued >= self._renew_after else None
-        return TokenCheck(session_id, None, fresh)
+        return TokenCheck(session_id, None, fresh, seconds_left=started + self._absolute - now)
 
     def _token(self, session_id: str, started: int, issued: int) -> str:
         fields = f"{session_id}.{_base36(started)}.{_base36(issued)}"

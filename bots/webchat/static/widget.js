@@ -144,6 +144,19 @@
     ]),
     closeButton,
   ]);
+  // "End chat" (issue 10): the server revokes this session's tokens (POST /sessions/end),
+  // then the widget forgets the session and its visible messages; the next message starts anew.
+  TEXT.end = "Завершить чат";
+  header.insertBefore(el("button", { type: "button", class: "isp-close isp-end", title: TEXT.end, "aria-label": TEXT.end,
+    text: "Завершить", style: "width:auto;padding:0 10px;border-radius:20px;font:inherit;font-size:13px",
+    onclick: function () {
+      if (session) fetch(API + "/api/webchat/sessions/end", { method: "POST", credentials: "omit",
+        headers: { Authorization: "Bearer " + session.token } }).catch(function () {});
+      forgetSession();
+      messages = [];
+      renderAll();
+      closePanel();
+    } }), closeButton);
 
   var log = el("div", { class: "isp-log", role: "log", "aria-live": "polite", "aria-label": TEXT.log, tabindex: "0" });
   var typing = el("div", { class: "isp-typing", hidden: true, role: "status", "aria-label": TEXT.typing }, [
