@@ -10,10 +10,10 @@ import asyncio
 import json
 import logging
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, WebSocket, WebSocketDisconnect
+from fastapi import Path as FastApiPath, APIRouter, Depends, HTTPException, Query, Request, Response, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
 
@@ -23,6 +23,10 @@ from dispatcher.console.runtime import Console
 from dispatcher.console.service import QUEUE_MAX, QUEUE_PAGE, Conflict, ConsoleService, Hidden
 from dispatcher.live import Scope
 from reference.directory import DEPARTMENTS
+
+# Ids are the tables' INTEGER keys (32-bit on PostgreSQL): a larger number names nothing,
+# and must be a 422 rather than reach the database and overflow there.
+ItemId = Annotated[int, FastApiPath(ge=1, le=2**31 - 1)]
 
 log = logging.getLogger(__name__)
 
@@ -199,40 +203,40 @@ async def queue(
 
 @router.get("/conversations/{handoff_id}", summary="Transcript, notes and the subscriber card",
             responses={404: {"description": "No such conversation, or not the agent's city/department"}})
-async def conversation(handoff_id: int, request: Request, session: ConsoleSession = Session) -> dict:
+async def conversation(handoff_id: ItemId, request: Request, session: ConsoleSession = Session) -> dict:
     return await _run(_service(request).conversation(session.agent, handoff_id))
 
 
 @router.post("/conversations/{handoff_id}/takeover", summary="Take the conversation (exactly one agent wins)",
              responses={409: {"description": "Another agent took it first"}})
-async def takeover(handoff_id: int, request: Request, session: ConsoleSession = Session) -> dict:
+async def takeover(handoff_id: ItemId, request: Request, session: ConsoleSession = Session) -> dict:
     return await _run(_service(request).takeover(session.agent, handoff_id))
 
 
 @router.post("/conversations/{handoff_id}/messages", summary="Send a message through the subscriber's channel",
              responses={409: {"description": "The agent does not hold the conversation"}})
-async def message(handoff_id: int, body: TextBody, request: Request, session: ConsoleSession = Session) -> dict:
+async def message(handoff_id: ItemId, body: TextBody, request: Request, session: ConsoleSession = Session) -> dict:
     result = await _run(_service(request).message(session.agent, handoff_id, body.text))
     return {"delivery": {"status": result.status, "reason": result.reason}}
 
 
 @router.post("/conversations/{handoff_id}/notes", status_code=201, summary="A private note (never sent)")
-async def note(handoff_id: int, body: TextBody, request: Request, session: ConsoleSession = Session) -> dict:
+async def note(handoff_id: ItemId, body: TextBody, request: Request, session: ConsoleSession = Session) -> dict:
     return await _run(_service(request).add_note(session.agent, handoff_id, body.text))
 
 
 @router.post("/conversations/{handoff_id}/release", summary="Give the conversation back to the bot")
-async def release(handoff_id: int, request: Request, session: ConsoleSession = Session) -> dict:
+async def release(handoff_id: ItemId, request: Request, session: ConsoleSession = Session) -> dict:
     return await _run(_service(request).release(session.agent, handoff_id))
 
 
 @router.post("/conversations/{handoff_id}/transfer", summary="Move to another city or department")
-async def transfer(handoff_id: int, body: TransferBody, request: Request, session: ConsoleSession = Session) -> dict:
+async def transfer(handoff_id: ItemId, body: TransferBody, request: Request, session: ConsoleSession = Session) -> dict:
     return await _run(_service(request).transfer(session.agent, handoff_id, body.city, body.department))
 
 
 @router.post("/conversations/{handoff_id}/viewing", status_code=204, summary="I am looking at it (30 s)")
-async def viewing(handoff_id: int, request: Request, session: ConsoleSession = Session) -> Response:
+async def viewing(handoff_id: ItemId, request: Request, session: ConsoleSession = Session) -> Response:
     await _run(_service(request).viewing(session.agent, handoff_id))
     return Response(status_code=204)
 
@@ -246,13 +250,13 @@ async def next_callback(request: Request, session: ConsoleSession = Session):
 
 @router.post("/callbacks/{request_id}/viewing", status_code=204, summary="I am looking at this callback (30 s)",
              responses={404: {"description": "No such callback, or not the agent's city/department"}})
-async def viewing_callback(request_id: int, request: Request, session: ConsoleSession = Session) -> Response:
+async def viewing_callback(request_id: ItemId, request: Request, session: ConsoleSession = Session) -> Response:
     await _run(_service(request).viewing_callback(session.agent, request_id))
     return Response(status_code=204)
 
 
 @router.post("/callbacks/{request_id}/result", summary="Record the call's outcome")
-async def callback_result(request_id: int, body: OutcomeBody, request: Request, session: ConsoleSession = Session) -> dict:
+async def callback_result(request_id: ItemId, body: OutcomeBody, request: Request, session: ConsoleSession = Session) -> dict:
     return await _run(_service(request).callback_result(session.agent, request_id, body.outcome, body.note))
 
 
