@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, AsyncIterator, Callable
 
 import httpx
@@ -117,10 +118,10 @@ def joined(texts: list[str]) -> str:
     return "\n".join(texts)
 
 
-async def container_with_demo_subscribers(settings: Settings) -> Container:
+async def container_with_demo_subscribers(settings: Settings, **container_options: Any) -> Container:
     """The real container plus billing/demo_subscribers.csv (1000001/demo1 …), hashed
     with a cheap argon2 profile: the product's hashing costs seconds per test."""
-    container = await build_container(settings)
+    container = await build_container(settings, **container_options)
     await load_demo_if_empty(container.sessions, container.directory, container.clock(), profile=INSECURE_FAST)
     return container
 
@@ -132,13 +133,16 @@ async def telegram_app(
     *,
     demo: bool = False,
     wrap_engine: Callable[[Any], Any] | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> AsyncIterator[TelegramHarness]:
     """``wrap_engine``: put something around the real dialog engine (e.g. to record
-    the Inbound messages it gets)."""
+    the Inbound messages it gets). ``clock``: the container's clock (office hours,
+    queue waits and callback times depend on "now")."""
     make_container = container_with_demo_subscribers if demo else build_container
+    container_options: dict[str, Any] = {} if clock is None else {"clock": clock}
 
     async def container_factory(settings: Settings) -> Container:
-        container = await make_container(settings)
+        container = await make_container(settings, **container_options)
         if wrap_engine is not None:
             container.engine = wrap_engine(container.engine)
         return container
