@@ -19,6 +19,7 @@ from sqlalchemy import select
 from billing.models import BillingAudit, VoluntaryBlockRow
 from dispatcher.models import CallbackRequest
 from tests.e2e.conftest import WEDNESDAY_NOON_MOSCOW, Clock
+from tests.doubles.telegram_bot_api import TelegramUser, UpdateFactory
 from tests.telegram.harness import SUBSCRIBER_ID, joined, telegram_app, telegram_settings
 
 CONVERSATION = f"telegram:{SUBSCRIBER_ID}"
@@ -133,7 +134,7 @@ async def test_holiday_block_with_buttons_then_lifted_early(tg):
     await tg.say("1000001")
     rules = joined(await tg.say("demo1"))
     assert "Добровольная блокировка приостанавливает услуги" in rules
-    assert "от 7 до 90 дней" in rules and "С какого дня заблокировать?" in rules
+    assert "от 7 до 90 дней" in rules and "бесплатно" in rules and "С какого дня заблокировать?" in rules
     assert "На сколько дней?" in joined(await tg.press("С завтра"))
     summary = joined(await tg.press("14 дней"))
     assert "с 19 ноября 2026 по 2 декабря 2026 включительно (14 дн.)" in summary
@@ -276,6 +277,10 @@ async def test_office_hours_then_sunday_then_another_city(tg):
     assert joined(await tg.say("а в Уфе?")).startswith("Уфа, сейчас 14:00")
 
 
+async def test_a_day_with_nothing_to_continue_is_not_understood(tg):
+    assert NOT_UNDERSTOOD in joined(await tg.say("а в воскресенье?"))
+
+
 async def test_office_hours_by_button_then_saturday(tg):
     await tg.say("часы работы офиса")
     await tg.press("Уфа")
@@ -297,6 +302,32 @@ async def test_status_while_waiting_for_an_operator(tg, clock):
     assert "ждёте 7 мин." in later and "точное время назвать не могу" in later
     record = await tg.container.handoffs.current(CONVERSATION)
     assert record.reason == "asked"  # not counted as misunderstandings
+    # «Не хотите ждать? Хотите, перезвоним?» — «да» turns to the callback, phone from the contract.
+    assert "Перезвонить на номер из договора" in joined(await tg.say("да"))
+
+
+async def test_the_place_in_the_queue_moves_up_behind_another_telegram_user(tg):
+    # update_id is per bot, not per chat: both users draw from one sequence.
+    neighbour = UpdateFactory(TelegramUser(id=SUBSCRIBER_ID + 1, first_name="Пётр"), update_ids=tg.updates.update_ids)
+    await tg.deliver(neighbour.text("оператор в москве"))
+    await tg.say("позовите оператора, я в москве")
+    assert "Вы 2-й в очереди" in joined(await tg.say("ну что там"))
+    first = await tg.container.handoffs.current(f"telegram:{SUBSCRIBER_ID + 1}")
+    assert await tg.container.handoffs.claim(first.id, "agent-anna")
+    assert "Вы 1-й в очереди" in joined(await tg.say("ау, скоро?"))
+
+
+async def test_yes_to_a_call_back_when_the_department_is_closed(tg, clock):
+    clock.now = datetime(2026, 11, 18, 19, 0, tzinfo=timezone.utc)  # 22:00 in Moscow
+    await log_in(tg, "1000001", "demo1")
+    assert "Хотите, перезвоним в рабочее время?" in joined(await tg.say("оператор"))
+    # The department and the city are known: only the phone is asked.
+    assert "Перезвонить на номер из договора" in joined(await tg.say("да, давайте"))
+    await tg.press("Да, на этот номер")
+    await tg.press("Как можно скорее")
+    assert "Абонентский отдел, Москва" in joined(await tg.press("Пропустить"))
+    [request] = await queued_requests(tg)
+    assert (request.city, request.phone) == ("Москва", "+79000000001")
 
 
 # -- memory: a question in the middle of a form ---------------------------------------------------------------
@@ -310,6 +341,20 @@ async def test_a_question_in_the_login_form_is_answered_and_the_form_resumed(tg)
     assert "номер лицевого счёта" in after_resuming(texts)
     await tg.say("1000002")
     assert "вы вошли" in joined(await tg.say("demo2")).lower()
+
+
+async def test_no_digression_is_read_while_a_password_is_awaited(tg):
+    await tg.say("войти")
+    await tg.say("1000002")
+    update = tg.updates.text("где ближайший терминал?")
+    calls = await tg.deliver(update)
+    # Taken as a (wrong) password: deleted from the chat, never answered, never in the transcript.
+    answer = joined([c.params["text"] for c in calls if c.method == "sendMessage"])
+    assert "пароль не подходят" in answer and "терминал" not in answer.lower()
+    [deletion] = [c for c in calls if c.method == "deleteMessage"]
+    assert deletion.params["message_id"] == update["message"]["message_id"]
+    history = await tg.container.transcript.history(CONVERSATION)
+    assert history and not any("терминал" in line.text for line in history)
 
 
 async def test_a_question_while_the_phone_is_asked_then_cancel(tg):
@@ -340,6 +385,14 @@ async def test_city_picked_by_button_is_remembered_for_the_callback(tg):
     await tg.say("перезвоните мне")
     asked = joined(await tg.press("Абонентский отдел"))
     assert "В каком вы городе?" not in asked and "На какой номер перезвонить?" in asked
+
+
+async def test_an_account_named_earlier_is_used_for_the_login(tg):
+    await tg.say("мой лицевой счет 1000002")
+    await tg.say("отмена")
+    asked = joined(await tg.say("какой у меня баланс"))
+    assert "Вхожу в лицевой счёт 1000002" in asked and "пароль" in asked
+    assert "Лицевой счёт 1000002 (Уфа)" in joined(await tg.say("demo2"))
 
 
 # -- thanks and goodbye ------------------------------------------------------------------------------------
