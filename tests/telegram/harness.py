@@ -8,7 +8,7 @@ to the double.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, AsyncIterator, Callable
 
@@ -49,6 +49,7 @@ class TelegramHarness:
     app: Any
     user: TelegramUser
     updates: UpdateFactory
+    last_calls: list[ApiCall] = field(default_factory=list)  # what the latest deliver() caused
 
     @property
     def channel(self):
@@ -73,7 +74,8 @@ class TelegramHarness:
         response = await self.post(update)
         assert response.status_code == 200, response.text
         await self.channel.drain()
-        return [call for call in self.api.calls[start:] if call.method != "setMyCommands"]
+        self.last_calls = [call for call in self.api.calls[start:] if call.method != "setMyCommands"]
+        return self.last_calls
 
     async def deliver_texts(self, update: dict) -> list[str]:
         return texts_of(await self.deliver(update))
@@ -82,13 +84,15 @@ class TelegramHarness:
         """The subscriber writes ``text``; the texts of the bot's messages."""
         return texts_of(await self.deliver(self.updates.text(text)))
 
-    async def press(self, title_part: str) -> list[str]:
-        """Press the newest inline button whose title contains ``title_part``."""
-        data, message = self.find_button(title_part)
+    async def press(self, title_part: str, *, latest: bool = False) -> list[str]:
+        """Press the newest inline button whose title contains ``title_part``;
+        ``latest``: only among the buttons of the bot's latest answer."""
+        data, message = self.find_button(title_part, latest=latest)
         return texts_of(await self.deliver(self.updates.callback(data, message=message)))
 
-    def find_button(self, title_part: str) -> tuple[str, dict]:
-        for call in reversed(self.api.calls_to("sendMessage")):
+    def find_button(self, title_part: str, *, latest: bool = False) -> tuple[str, dict]:
+        calls = self.last_calls if latest else self.api.calls
+        for call in reversed([c for c in calls if c.method == "sendMessage"]):
             markup = call.params.get("reply_markup") or {}
             for row in markup.get("inline_keyboard", []):
                 for button in row:
