@@ -150,6 +150,27 @@ async def test_holiday_block_with_buttons_then_lifted_early(tg):
     assert actions == ["voluntary_block.placed", "voluntary_block.lifted"]
 
 
+async def test_a_second_tap_on_an_old_confirm_button_places_no_second_block(tg):
+    await log_in(tg, "1000001", "demo1")
+    await tg.say("добровольная блокировка")
+    await tg.press("С завтра", latest=True)
+    await tg.press("7 дней", latest=True)
+    assert "поставлена" in joined(await tg.press("Поставить блокировку", latest=True))
+    again = joined(await tg.press("Поставить блокировку"))  # the same old message, tapped again
+    assert "Эта кнопка уже не действует" in again and "Готово" not in again
+    [block] = await voluntary_blocks(tg)
+    assert block.status == "active"
+    assert "уже стоит добровольная блокировка" in joined(await tg.say("добровольная блокировка"))
+    assert "Блокировка снята" in joined(await tg.press("Снять блокировку", latest=True))
+    twice = joined(await tg.press("Снять блокировку"))  # tapped twice
+    assert "нет добровольной блокировки" in twice
+    [block] = await voluntary_blocks(tg)
+    assert block.status == "lifted"
+    async with tg.container.sessions() as session:
+        actions = list(await session.scalars(select(BillingAudit.action).order_by(BillingAudit.id)))
+    assert actions == ["voluntary_block.placed", "voluntary_block.lifted"]  # one effect per action
+
+
 async def test_block_dates_typed_and_refused_with_no(tg):
     await log_in(tg, "1000001", "demo1")
     summary = joined(await tg.say("заморозьте мой лицевой счет с 1 декабря на 2 недели"))
@@ -400,3 +421,4 @@ async def test_goodbye_and_thanks_are_different(tg):
     thanks = joined(await tg.say("спасибо"))
     assert thanks.startswith("Пожалуйста!") and "До свидания" not in thanks
     assert joined(await tg.say("спасибо, до свидания")).startswith("Пожалуйста! До свидания")
+
