@@ -8,7 +8,8 @@ to the double.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, AsyncIterator, Callable
 
 import httpx
@@ -48,6 +49,7 @@ class TelegramHarness:
     app: Any
     user: TelegramUser
     updates: UpdateFactory
+    last_calls: list[ApiCall] = field(default_factory=list)  # what the latest deliver() caused
 
     @property
     def channel(self):
@@ -72,7 +74,8 @@ class TelegramHarness:
         response = await self.post(update)
         assert response.status_code == 200, response.text
         await self.channel.drain()
-        return [call for call in self.api.calls[start:] if call.method != "setMyCommands"]
+        self.last_calls = [call for call in self.api.calls[start:] if call.method != "setMyCommands"]
+        return self.last_calls
 
     async def deliver_texts(self, update: dict) -> list[str]:
         return texts_of(await self.deliver(update))
@@ -81,13 +84,15 @@ class TelegramHarness:
         """The subscriber writes ``text``; the texts of the bot's messages."""
         return texts_of(await self.deliver(self.updates.text(text)))
 
-    async def press(self, title_part: str) -> list[str]:
-        """Press the newest inline button whose title contains ``title_part``."""
-        data, message = self.find_button(title_part)
+    async def press(self, title_part: str, *, latest: bool = False) -> list[str]:
+        """Press the newest inline button whose title contains ``title_part``;
+        ``latest``: only among the buttons of the bot's latest answer."""
+        data, message = self.find_button(title_part, latest=latest)
         return texts_of(await self.deliver(self.updates.callback(data, message=message)))
 
-    def find_button(self, title_part: str) -> tuple[str, dict]:
-        for call in reversed(self.api.calls_to("sendMessage")):
+    def find_button(self, title_part: str, *, latest: bool = False) -> tuple[str, dict]:
+        calls = self.last_calls if latest else self.api.calls
+        for call in reversed([c for c in calls if c.method == "sendMessage"]):
             markup = call.params.get("reply_markup") or {}
             for row in markup.get("inline_keyboard", []):
                 for button in row:
@@ -117,10 +122,10 @@ def joined(texts: list[str]) -> str:
     return "\n".join(texts)
 
 
-async def container_with_demo_subscribers(settings: Settings) -> Container:
+async def container_with_demo_subscribers(settings: Settings, **container_options: Any) -> Container:
     """The real container plus billing/demo_subscribers.csv (1000001/demo1 …), hashed
     with a cheap argon2 profile: the product's hashing costs seconds per test."""
-    container = await build_container(settings)
+    container = await build_container(settings, **container_options)
     await load_demo_if_empty(container.sessions, container.directory, container.clock(), profile=INSECURE_FAST)
     return container
 
@@ -132,13 +137,16 @@ async def telegram_app(
     *,
     demo: bool = False,
     wrap_engine: Callable[[Any], Any] | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> AsyncIterator[TelegramHarness]:
     """``wrap_engine``: put something around the real dialog engine (e.g. to record
-    the Inbound messages it gets)."""
+    the Inbound messages it gets). ``clock``: the container's clock (office hours,
+    queue waits and callback times depend on "now")."""
     make_container = container_with_demo_subscribers if demo else build_container
+    container_options: dict[str, Any] = {} if clock is None else {"clock": clock}
 
     async def container_factory(settings: Settings) -> Container:
-        container = await make_container(settings)
+        container = await make_container(settings, **container_options)
         if wrap_engine is not None:
             container.engine = wrap_engine(container.engine)
         return container
