@@ -43,6 +43,7 @@ from sqlalchemy.orm import aliased
 
 from bots.durable_models import InboxUpdate
 from storage.clock import Clock, utc_now
+from storage.tasks import stop_task, wait_or_timeout
 
 log = logging.getLogger(__name__)
 
@@ -211,12 +212,7 @@ class InboxWorker:
         self._wake.set()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await stop_task(self._task)
 
     async def run_once(self) -> int:
         """Claim and process one batch (different conversations at once); the count."""
@@ -240,10 +236,7 @@ class InboxWorker:
 
     async def _run(self) -> None:
         while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
-            except asyncio.TimeoutError:
-                pass
+            await wait_or_timeout(self._wake, self._poll_seconds)
             self._wake.clear()
             try:
                 while await self.run_once() > 0:

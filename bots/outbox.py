@@ -38,6 +38,7 @@ from bots.durable_models import OutboxMessage
 from dialogs.delivery import DeliveryResult
 from dialogs.messages import Reply
 from storage.clock import Clock, utc_now
+from storage.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -231,12 +232,7 @@ class OutboxWorker:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="outbox")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await stop_task(self._task)
 
     async def _run(self) -> None:
         while True:
