@@ -190,7 +190,7 @@ class HandoffQueue:
                 session,
                 handoff_id,
                 expect_status="waiting",
-                values={"status": "assigned", "assigned_to": agent, "assigned_at": now, "agent_activity_at": now},
+                values=_assigned(agent, now),
             )
 
     async def claim_next(
@@ -216,7 +216,7 @@ class HandoffQueue:
                     session,
                     candidate,
                     expect_status="waiting",
-                    values={"status": "assigned", "assigned_to": agent, "assigned_at": now, "agent_activity_at": now},
+                    values=_assigned(agent, now),
                 )
                 if won:
                     row = await session.scalar(
@@ -390,3 +390,8 @@ def _queue(city: str | None, department: str):
     """The (city, department) queue; an unknown city is a queue of its own."""
     city_matches = Handoff.city.is_(None) if city is None else Handoff.city == city
     return and_(city_matches, Handoff.department == department)
+
+
+def _assigned(agent: str, now: datetime) -> dict:
+    """The columns of a conversation an agent has just taken (one claim or the next)."""
+    return {"status": "assigned", "assigned_to": agent, "assigned_at": now, "agent_activity_at": now}
