@@ -37,12 +37,12 @@ from datetime import timedelta
 from typing import Awaitable, Callable
 
 from sqlalchemy import and_, exists, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from bots.durable_models import InboxUpdate
 from storage.clock import Clock, utc_now
+from storage.inserts import insert_if_new, is_postgres
 from storage.tasks import stop_task, wait_or_timeout
 
 log = logging.getLogger(__name__)
@@ -90,13 +90,7 @@ class Inbox:
             available_at=now,
         )
         async with self._sessions() as session, session.begin():
-            dialect = session.bind.dialect.name if session.bind else "sqlite"
-            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            statement = insert(InboxUpdate).values(**values).on_conflict_do_nothing(
-                index_elements=["channel", "provider_id"]
-            )
-            result = await session.execute(statement)
-        return result.rowcount == 1
+            return await insert_if_new(session, InboxUpdate, values, ["channel", "provider_id"])
 
     async def claim(self, channel: str, limit: int = 20) -> list[InboxItem]:
         """Take up to ``limit`` due updates of ``channel`` (pending, or claimed by a worker
@@ -119,14 +113,13 @@ class Inbox:
             if await session.scalar(select(row.id).where(row.channel == channel, claimable, row.available_at <= now).limit(1)) is None:
                 return []
         async with self._sessions() as session, session.begin():
-            postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
             candidates = (
                 select(row.id)
                 .where(row.channel == channel, claimable, row.available_at <= now, ~blocked)
                 .order_by(row.id)
                 .limit(limit)
             )
-            if postgres:
+            if is_postgres(session):
                 candidates = candidates.with_for_update(skip_locked=True, of=row)
             await session.execute(
                 update(row)

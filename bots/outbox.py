@@ -31,13 +31,13 @@ from datetime import timedelta
 from typing import Protocol, Sequence
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bots.durable_models import OutboxMessage
 from dialogs.delivery import DeliveryResult
 from dialogs.messages import Reply
 from storage.clock import Clock, utc_now
+from storage.inserts import insert_if_new, is_postgres
 from storage.tasks import stop_task
 
 log = logging.getLogger(__name__)
@@ -105,12 +105,7 @@ class Outbox:
             next_attempt_at=now,
         )
         async with self._sessions() as session, session.begin():
-            dialect = session.bind.dialect.name if session.bind else "sqlite"
-            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            result = await session.execute(
-                insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
-            )
-        return result.rowcount == 1
+            return await insert_if_new(session, OutboxMessage, values, ["idempotency_key"])
 
     async def retry_due(self, limit: int = 20) -> int:
         """One worker pass: give up on sends cut off by a crash, then attempt what is due."""
@@ -137,7 +132,7 @@ class Outbox:
             candidates = select(row.id).where(due).order_by(row.id).limit(limit)
             if key is not None:
                 candidates = candidates.where(row.idempotency_key == key)
-            if session.bind is not None and session.bind.dialect.name == "postgresql":
+            if is_postgres(session):
                 candidates = candidates.with_for_update(skip_locked=True)
             await session.execute(
                 update(row)
