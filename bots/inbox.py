@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Awaitable, Callable
@@ -40,9 +39,10 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
+from bots.claims import claim_rows
 from bots.durable_models import InboxUpdate
 from storage.clock import Clock, utc_now
-from storage.inserts import insert_if_new, is_postgres
+from storage.inserts import insert_if_new
 from storage.tasks import stop_task, wait_or_timeout
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,6 @@ class Inbox:
         whose lease ran out), at most one per conversation, oldest first."""
         now = self._clock()
         stale = now - self._lease
-        token = secrets.token_hex(16)
         row = InboxUpdate
         earlier = aliased(InboxUpdate)
         claimable = or_(row.status == "pending", and_(row.status == "processing", row.claimed_at < stale))
@@ -119,15 +118,7 @@ class Inbox:
                 .order_by(row.id)
                 .limit(limit)
             )
-            if is_postgres(session):
-                candidates = candidates.with_for_update(skip_locked=True, of=row)
-            await session.execute(
-                update(row)
-                .where(row.id.in_(candidates.scalar_subquery()), claimable)
-                .values(status="processing", claimed_at=now, claim_token=token, attempts=row.attempts + 1)
-                .execution_options(synchronize_session=False)
-            )
-            rows = (await session.scalars(select(row).where(row.claim_token == token).order_by(row.id))).all()
+            token, rows = await claim_rows(session, row, candidates, claimable, status="processing", now=now)
             return [
                 InboxItem(r.id, r.channel, r.provider_id, r.conversation_key, r.payload, r.attempts, token)
                 for r in rows
