@@ -292,13 +292,7 @@ class SqlBilling:
                     await session.rollback()
                     return BlockResult(BlockOutcome.NOT_ENOUGH_MONEY)
             session.add(
-                BillingAudit(
-                    account_id=account_id,
-                    action="voluntary_block.placed",
-                    detail=f"{starts_on.isoformat()} +{days}d fee {fee}",
-                    actor=actor[:200],
-                    at=now,
-                )
+                _audit(account_id, "voluntary_block.placed", f"{starts_on.isoformat()} +{days}d fee {fee}", actor, now)
             )
             await session.commit()
         log.info("voluntary block for account %s from %s for %d days", number, starts_on.isoformat(), days)
@@ -335,15 +329,7 @@ class SqlBilling:
                     .values(balance=Account.balance + refund, updated_at=now)
                     .execution_options(synchronize_session=False)
                 )
-            session.add(
-                BillingAudit(
-                    account_id=account_id,
-                    action="voluntary_block.lifted",
-                    detail=f"block {row.id} lifted, refund {refund}",
-                    actor=actor[:200],
-                    at=now,
-                )
-            )
+            session.add(_audit(account_id, "voluntary_block.lifted", f"block {row.id} lifted, refund {refund}", actor, now))
             await session.commit()
         log.info("voluntary block of account %s lifted", number)
         return BlockResult(
@@ -410,6 +396,11 @@ async def _active_block(session: AsyncSession, account_id: int) -> VoluntaryBloc
         .where(VoluntaryBlockRow.account_id == account_id, VoluntaryBlockRow.status == "active")
         .execution_options(populate_existing=True)
     )
+
+
+def _audit(account_id: int, action: str, detail: str, actor: str, now: datetime) -> BillingAudit:
+    """The audit row of a change to an account (who did what, when)."""
+    return BillingAudit(account_id=account_id, action=action, detail=detail, actor=actor[:200], at=now)
 
 
 def _local_midnight(day: date, tz) -> datetime:

@@ -31,18 +31,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Awaitable, Callable
 
 from sqlalchemy import and_, exists, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
+from bots.claims import claim_rows
 from bots.durable_models import InboxUpdate
 from storage.clock import Clock, utc_now
+from storage.inserts import insert_if_new
+from storage.tasks import stop_task, wait_or_timeout
 
 log = logging.getLogger(__name__)
 
@@ -89,20 +90,13 @@ class Inbox:
             available_at=now,
         )
         async with self._sessions() as session, session.begin():
-            dialect = session.bind.dialect.name if session.bind else "sqlite"
-            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            statement = insert(InboxUpdate).values(**values).on_conflict_do_nothing(
-                index_elements=["channel", "provider_id"]
-            )
-            result = await session.execute(statement)
-        return result.rowcount == 1
+            return await insert_if_new(session, InboxUpdate, values, ["channel", "provider_id"])
 
     async def claim(self, channel: str, limit: int = 20) -> list[InboxItem]:
         """Take up to ``limit`` due updates of ``channel`` (pending, or claimed by a worker
         whose lease ran out), at most one per conversation, oldest first."""
         now = self._clock()
         stale = now - self._lease
-        token = secrets.token_hex(16)
         row = InboxUpdate
         earlier = aliased(InboxUpdate)
         claimable = or_(row.status == "pending", and_(row.status == "processing", row.claimed_at < stale))
@@ -118,22 +112,13 @@ class Inbox:
             if await session.scalar(select(row.id).where(row.channel == channel, claimable, row.available_at <= now).limit(1)) is None:
                 return []
         async with self._sessions() as session, session.begin():
-            postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
             candidates = (
                 select(row.id)
                 .where(row.channel == channel, claimable, row.available_at <= now, ~blocked)
                 .order_by(row.id)
                 .limit(limit)
             )
-            if postgres:
-                candidates = candidates.with_for_update(skip_locked=True, of=row)
-            await session.execute(
-                update(row)
-                .where(row.id.in_(candidates.scalar_subquery()), claimable)
-                .values(status="processing", claimed_at=now, claim_token=token, attempts=row.attempts + 1)
-                .execution_options(synchronize_session=False)
-            )
-            rows = (await session.scalars(select(row).where(row.claim_token == token).order_by(row.id))).all()
+            token, rows = await claim_rows(session, row, candidates, claimable, status="processing", now=now)
             return [
                 InboxItem(r.id, r.channel, r.provider_id, r.conversation_key, r.payload, r.attempts, token)
                 for r in rows
@@ -211,12 +196,7 @@ class InboxWorker:
         self._wake.set()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await stop_task(self._task)
 
     async def run_once(self) -> int:
         """Claim and process one batch (different conversations at once); the count."""
@@ -240,10 +220,7 @@ class InboxWorker:
 
     async def _run(self) -> None:
         while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
-            except asyncio.TimeoutError:
-                pass
+            await wait_or_timeout(self._wake, self._poll_seconds)
             self._wake.clear()
             try:
                 while await self.run_once() > 0:

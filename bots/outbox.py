@@ -25,19 +25,20 @@ import asyncio
 import json
 import logging
 import random
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol, Sequence
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bots.claims import claim_rows
 from bots.durable_models import OutboxMessage
 from dialogs.delivery import DeliveryResult
 from dialogs.messages import Reply
 from storage.clock import Clock, utc_now
+from storage.inserts import insert_if_new
+from storage.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -104,12 +105,7 @@ class Outbox:
             next_attempt_at=now,
         )
         async with self._sessions() as session, session.begin():
-            dialect = session.bind.dialect.name if session.bind else "sqlite"
-            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            result = await session.execute(
-                insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
-            )
-        return result.rowcount == 1
+            return await insert_if_new(session, OutboxMessage, values, ["idempotency_key"])
 
     async def retry_due(self, limit: int = 20) -> int:
         """One worker pass: give up on sends cut off by a crash, then attempt what is due."""
@@ -129,22 +125,13 @@ class Outbox:
     # -- internals ------------------------------------------------------------------------------
     async def _claim(self, *, key: str | None = None, limit: int = 1) -> list[OutboxItem]:
         now = self._clock()
-        token = secrets.token_hex(16)
         row = OutboxMessage
         due = and_(row.status == "pending", row.next_attempt_at <= now)
         async with self._sessions() as session, session.begin():
             candidates = select(row.id).where(due).order_by(row.id).limit(limit)
             if key is not None:
                 candidates = candidates.where(row.idempotency_key == key)
-            if session.bind is not None and session.bind.dialect.name == "postgresql":
-                candidates = candidates.with_for_update(skip_locked=True)
-            await session.execute(
-                update(row)
-                .where(row.id.in_(candidates.scalar_subquery()), due)
-                .values(status="sending", claimed_at=now, claim_token=token, attempts=row.attempts + 1)
-                .execution_options(synchronize_session=False)
-            )
-            rows = (await session.scalars(select(row).where(row.claim_token == token).order_by(row.id))).all()
+            token, rows = await claim_rows(session, row, candidates, due, status="sending", now=now)
             return [
                 OutboxItem(r.id, r.conversation_key, tuple(Reply.from_dict(d) for d in json.loads(r.replies)), r.attempts, token)
                 for r in rows
@@ -231,12 +218,7 @@ class OutboxWorker:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="outbox")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await stop_task(self._task)
 
     async def _run(self) -> None:
         while True:

@@ -263,35 +263,9 @@ class CallbackQueue:
         now = resolve_now(now, self._clock)
         place = self._city(city)
         self._hours(department)
-        while True:
-            async with self._sessions() as session, session.begin():
-                # PostgreSQL: SKIP LOCKED lets concurrent agents pass each other's
-                # candidate instead of queueing behind it. SQLite ignores the clause;
-                # there the compare-and-set below alone decides.
-                candidate = await session.scalar(
-                    select(CallbackRequest.id)
-                    .where(
-                        CallbackRequest.city == place.name,
-                        CallbackRequest.department == department,
-                        CallbackRequest.status == "queued",
-                        CallbackRequest.scheduled_for <= now,
-                    )
-                    .order_by(CallbackRequest.scheduled_for, CallbackRequest.id)
-                    .limit(1)
-                    .with_for_update(skip_locked=True)
-                )
-                if candidate is None:
-                    return None
-                won = await self._transition(
-                    session,
-                    candidate,
-                    expect={"status": "queued"},
-                    values={"status": "claimed", "claimed_by": agent, "claimed_at": now},
-                )
-                if won:
-                    row = await self._load(session, candidate)
-                    return _claimed(row)
-            # Another agent took it first: try the next one.
+        return await self._claim_first(
+            agent, [CallbackRequest.city == place.name, CallbackRequest.department == department], now
+        )
 
     async def record_outcome(
         self,
@@ -378,30 +352,12 @@ class CallbackQueue:
     ) -> ClaimedCallback | None:
         """The next due request of any of the agent's queues (None: all), by due time then age."""
         now = resolve_now(now, self._clock)
-        scope = [CallbackRequest.status == "queued", CallbackRequest.scheduled_for <= now]
+        scope = []
         if cities is not None:
             scope.append(CallbackRequest.city.in_(cities))
         if departments is not None:
             scope.append(CallbackRequest.department.in_(departments))
-        while True:
-            async with self._sessions() as session, session.begin():
-                candidate = await session.scalar(
-                    select(CallbackRequest.id)
-                    .where(*scope)
-                    .order_by(CallbackRequest.scheduled_for, CallbackRequest.id)
-                    .limit(1)
-                    .with_for_update(skip_locked=True)
-                )
-                if candidate is None:
-                    return None
-                won = await self._transition(
-                    session,
-                    candidate,
-                    expect={"status": "queued"},
-                    values={"status": "claimed", "claimed_by": agent, "claimed_at": now},
-                )
-                if won:
-                    return _claimed(await self._load(session, candidate))
+        return await self._claim_first(agent, scope, now)
 
     async def get(self, request_id: int) -> CallbackRequest | None:
         """The stored request (detached), for visibility checks."""
@@ -455,6 +411,32 @@ class CallbackQueue:
         )
 
     # -- internals ----------------------------------------------------------------------
+
+    async def _claim_first(self, agent: str, scope: list, now: datetime) -> ClaimedCallback | None:
+        """Claim the earliest due queued request within ``scope`` (extra WHERE clauses)."""
+        while True:
+            async with self._sessions() as session, session.begin():
+                # PostgreSQL: SKIP LOCKED lets concurrent agents pass each other's
+                # candidate instead of queueing behind it. SQLite ignores the clause;
+                # there the compare-and-set below alone decides.
+                candidate = await session.scalar(
+                    select(CallbackRequest.id)
+                    .where(CallbackRequest.status == "queued", CallbackRequest.scheduled_for <= now, *scope)
+                    .order_by(CallbackRequest.scheduled_for, CallbackRequest.id)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
+                )
+                if candidate is None:
+                    return None
+                won = await self._transition(
+                    session,
+                    candidate,
+                    expect={"status": "queued"},
+                    values={"status": "claimed", "claimed_by": agent, "claimed_at": now},
+                )
+                if won:
+                    return _claimed(await self._load(session, candidate))
+            # Another agent took it first: try the next one.
 
     def _city(self, name: str) -> City:
         place = self._directory.city(name)

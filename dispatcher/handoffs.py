@@ -204,13 +204,7 @@ class HandoffQueue:
     async def claim(self, handoff_id: int, agent: str, *, now: datetime | None = None) -> bool:
         """Take a waiting conversation; exactly one of several agents gets True."""
         now = resolve_now(now, self._clock)
-        async with self._sessions() as session, session.begin():
-            return await self._transition(
-                session,
-                handoff_id,
-                expect_status="waiting",
-                values={"status": "assigned", "assigned_to": agent, "assigned_at": now, "agent_activity_at": now},
-            )
+        return await self._change(handoff_id, expect_status="waiting", values=_assigned(agent, now))
 
     async def claim_next(
         self, city: str | None, department: str, agent: str, *, now: datetime | None = None
@@ -235,7 +229,7 @@ class HandoffQueue:
                     session,
                     candidate,
                     expect_status="waiting",
-                    values={"status": "assigned", "assigned_to": agent, "assigned_at": now, "agent_activity_at": now},
+                    values=_assigned(agent, now),
                 )
                 if won:
                     row = await session.scalar(
@@ -246,26 +240,18 @@ class HandoffQueue:
 
     async def release(self, handoff_id: int, agent: str) -> bool:
         """The holding agent gives the conversation back to the queue (keeps its place)."""
-        async with self._sessions() as session, session.begin():
-            return await self._transition(
-                session,
-                handoff_id,
-                expect_status="assigned",
-                expect_agent=agent,
-                values={"status": "waiting", "assigned_to": None, "assigned_at": None},
-            )
+        return await self._change(
+            handoff_id, expect_status="assigned", expect_agent=agent,
+            values={"status": "waiting", "assigned_to": None, "assigned_at": None},
+        )
 
     async def close(self, handoff_id: int, agent: str, *, now: datetime | None = None) -> bool:
         """The holding agent ends the handoff; the bot answers the conversation again."""
         now = resolve_now(now, self._clock)
-        async with self._sessions() as session, session.begin():
-            return await self._transition(
-                session,
-                handoff_id,
-                expect_status="assigned",
-                expect_agent=agent,
-                values={"status": "closed", "closed_at": now},
-            )
+        return await self._change(
+            handoff_id, expect_status="assigned", expect_agent=agent,
+            values={"status": "closed", "closed_at": now},
+        )
 
     async def waiting(self, city: str | None = None, department: str | None = None) -> list[HandoffRecord]:
         """Waiting conversations, longest-waiting first; filters are optional."""
@@ -293,11 +279,10 @@ class HandoffQueue:
     async def release_to_bot(self, handoff_id: int, agent: str, *, now: datetime | None = None) -> bool:
         """The holding agent ends the hold: the conversation goes back to the bot."""
         now = resolve_now(now, self._clock)
-        async with self._sessions() as session, session.begin():
-            return await self._transition(
-                session, handoff_id, expect_status="assigned", expect_agent=agent,
-                values={"status": "released", "closed_at": now},
-            )
+        return await self._change(
+            handoff_id, expect_status="assigned", expect_agent=agent,
+            values={"status": "released", "closed_at": now},
+        )
 
     async def requeue(self, handoff_id: int, agent: str, activity_at: datetime | None) -> bool:
         """Back to the queue from a hold that went quiet, only if nothing happened since
@@ -335,10 +320,9 @@ class HandoffQueue:
 
     async def touch(self, handoff_id: int, agent: str, now: datetime) -> bool:
         """The holder did something: the hold timeout restarts. False if not the holder."""
-        async with self._sessions() as session, session.begin():
-            return await self._transition(
-                session, handoff_id, expect_status="assigned", expect_agent=agent, values={"agent_activity_at": now}
-            )
+        return await self._change(
+            handoff_id, expect_status="assigned", expect_agent=agent, values={"agent_activity_at": now}
+        )
 
     async def set_preview(self, conversation_key: str, text: str) -> None:
         async with self._sessions() as session, session.begin():
@@ -393,6 +377,11 @@ class HandoffQueue:
             expected_at=expected_at,
         )
 
+    async def _change(self, handoff_id: int, **transition) -> bool:
+        """One :meth:`_transition` in a transaction of its own."""
+        async with self._sessions() as session, session.begin():
+            return await self._transition(session, handoff_id, **transition)
+
     @staticmethod
     async def _transition(
         session: AsyncSession,
@@ -415,3 +404,8 @@ def _queue(city: str | None, department: str):
     """The (city, department) queue; an unknown city is a queue of its own."""
     city_matches = Handoff.city.is_(None) if city is None else Handoff.city == city
     return and_(city_matches, Handoff.department == department)
+
+
+def _assigned(agent: str, now: datetime) -> dict:
+    """The columns of a conversation an agent has just taken (one claim or the next)."""
+    return {"status": "assigned", "assigned_to": agent, "assigned_at": now, "agent_activity_at": now}

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from dialogs.state.base import StateStore
+from storage.tasks import wait_or_timeout
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +116,7 @@ class EventHub:
     async def start(self) -> None:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="console-events")
-            with suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._ready.wait(), 5)
+            await wait_or_timeout(self._ready, 5)
 
     async def close(self) -> None:
         if self._task is not None:

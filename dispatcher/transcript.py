@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatcher.clock import Clock, fit, resolve_now, utc_now
 from dispatcher.models import TranscriptMessage
+from storage.tasks import stop_task, wait_or_timeout
 
 log = logging.getLogger(__name__)
 
@@ -299,12 +300,7 @@ class BufferedTranscript:
 
     async def close(self) -> None:
         self._closed = True
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await stop_task(self._task)
         try:
             await self.flush()
         except Exception:  # noqa: BLE001 - shutting down: say what is lost
@@ -321,10 +317,7 @@ class BufferedTranscript:
             if self._failing:
                 await asyncio.sleep(backoff)  # a database outage: retry on the backoff only
             else:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), backoff)
-                except asyncio.TimeoutError:
-                    pass
+                await wait_or_timeout(self._wake, backoff)
             self._wake.clear()
             try:
                 await self.flush()

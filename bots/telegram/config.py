@@ -13,6 +13,7 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
+from bots.setting_secrets import secret_text
 from bots.telegram.retry import RetryAfterMiddleware
 
 WEBHOOK_PATH = "/webhooks/telegram"
@@ -22,14 +23,6 @@ DEFAULT_API_BASE = "https://api.telegram.org"
 class TelegramNotConfigured(RuntimeError):
     """A setting the requested Telegram operation needs is missing."""
 
-
-def _secret(value: Any) -> str | None:
-    """Unwrap pydantic's SecretStr (or accept a plain string)."""
-    if value is None:
-        return None
-    getter = getattr(value, "get_secret_value", None)
-    text = getter() if getter else str(value)
-    return text or None
 
 
 @dataclass(frozen=True)
@@ -41,13 +34,13 @@ class TelegramConfig:
 
     @classmethod
     def from_settings(cls, settings: Any) -> "TelegramConfig":
-        token = _secret(getattr(settings, "telegram_bot_token", None))
+        token = secret_text(getattr(settings, "telegram_bot_token", None))
         if not token:
             raise TelegramNotConfigured("TELEGRAM_BOT_TOKEN is not set")
         return cls(
             token=token,
             api_base=getattr(settings, "telegram_api_base", None) or DEFAULT_API_BASE,
-            webhook_secret=_secret(getattr(settings, "telegram_webhook_secret", None)),
+            webhook_secret=secret_text(getattr(settings, "telegram_webhook_secret", None)),
             webhook_url=getattr(settings, "telegram_webhook_url", None) or None,
         )
 

@@ -43,6 +43,7 @@ from pydantic import ValidationError
 from bots.durable_intake import DurableIntake
 from bots.inbox import Inbox, InboxItem
 from bots.jsonbody import parse_json
+from bots.ordering import drain_tasks, finish_or_cancel
 from bots.telegram.errors import describe_error
 from bots.telegram.state import TelegramState
 
@@ -261,22 +262,16 @@ class UpdateIntake:
         """Wait until every accepted update is processed (tests, shutdown)."""
         if self.durable is not None:
             await self.durable.drain()
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await drain_tasks(self._tasks)
 
     async def close(self, *, grace: float = 10.0) -> None:
         """Let updates in progress finish (up to ``grace`` seconds), cancel the rest.
         The inbox worker stops first: what it has not finished stays in the inbox."""
         if self.durable is not None:
             await self.durable.close()
-        if not self._tasks:
-            return
-        _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
-            log.warning("Telegram: %d update(s) cancelled at shutdown", len(pending))
+        cancelled = await finish_or_cancel(self._tasks, grace)
+        if cancelled:
+            log.warning("Telegram: %d update(s) cancelled at shutdown", cancelled)
 
     async def _process(self, update: Update, claimed: bool) -> None:
         try:

@@ -25,6 +25,7 @@ from bots.telegram.commands import set_bot_commands
 from bots.telegram.config import WEBHOOK_PATH, TelegramConfig, TelegramNotConfigured, make_bot
 from bots.telegram.errors import describe_error
 from bots.telegram.intake import IntakeLimits, UpdateIntake
+from storage.tasks import wait_or_timeout
 
 log = logging.getLogger(__name__)
 
@@ -145,8 +146,7 @@ async def _poll(
             updates = fetch.result()
         except Exception as error:  # noqa: BLE001 - network or API trouble: back off and retry
             log.warning("Telegram getUpdates failed (%s); retrying in %.0fs", describe_error(error), delay)
-            with suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
+            await wait_or_timeout(stop, delay)
             delay = min(delay * 2, 30.0)
             continue
         delay = 1.0
@@ -156,8 +156,7 @@ async def _poll(
                     await intake.record(update)
                 except Exception as error:  # noqa: BLE001 - not recorded: ask for it again
                     log.warning("Telegram update %s not recorded (%s); fetched again", update.update_id, describe_error(error))
-                    with suppress(asyncio.TimeoutError):  # the database is away: a pause
-                        await asyncio.wait_for(stop.wait(), 2.0)
+                    await wait_or_timeout(stop, 2.0)  # the database is away: a pause
                     break  # the offset stays: getUpdates returns it again
             else:
                 intake.submit(update, claimed=False)

@@ -33,7 +33,7 @@ from bots.text import clean_optional
 from bots.viber.api import ViberApi
 from bots.viber.callbacks import Callback, NotACallback, parse_callback, signature_matches
 from bots.viber.config import SESSION_WINDOW, ViberConfig
-from bots.viber.ordering import OrderedPerKey
+from bots.ordering import OrderedPerKey
 from bots.viber.phones import shared_phone_e164
 from bots.viber.rendering import TEXT_LIMIT, payloads_from_tracking_data, render
 from bots.viber.sender import ViberSender
@@ -128,13 +128,9 @@ class ViberChannel(Channel):
     async def close(self, *, grace: float = 10.0) -> None:
         if self._durable is not None:
             await self._durable.close()  # first: what it has not finished stays recorded
-        if self._work.tasks:
-            _, pending = await asyncio.wait(set(self._work.tasks), timeout=grace)
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.gather(*pending, return_exceptions=True)
-                log.warning("Viber: %d message(s) cancelled at shutdown", len(pending))
+        cancelled = await self._work.close(grace=grace)
+        if cancelled:
+            log.warning("Viber: %d message(s) cancelled at shutdown", cancelled)
         await self.api.close()
 
     async def drain(self) -> None:

@@ -11,6 +11,8 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from bots.setting_secrets import secret_text
+
 WEBHOOK_PATH = "/webhooks/viber"
 DEFAULT_API_BASE = "https://chatapi.viber.com/pa"
 SENDER_NAME_LIMIT = 28  # send_message: sender.name, max 28 characters
@@ -23,13 +25,6 @@ UNANSWERED_LIMIT = 100  # messages an hour to a subscriber who has not replied (
 class ViberNotConfigured(RuntimeError):
     """A setting the requested Viber operation needs is missing."""
 
-
-def _secret(value: Any) -> str | None:
-    if value is None:
-        return None
-    getter = getattr(value, "get_secret_value", None)
-    text = getter() if getter else str(value)
-    return text or None
 
 
 @dataclass(frozen=True)
@@ -49,7 +44,7 @@ class ViberConfig:
 
     @classmethod
     def from_settings(cls, settings: Any) -> "ViberConfig":
-        token = _secret(getattr(settings, "viber_auth_token", None))
+        token = secret_text(getattr(settings, "viber_auth_token", None))
         if not token:
             raise ViberNotConfigured("VIBER_AUTH_TOKEN is not set")
         return cls(

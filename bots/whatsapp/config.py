@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from bots.setting_secrets import secret_text
+
 WEBHOOK_PATH = "/webhooks/whatsapp"
 STATUS_PATH = "/webhooks/whatsapp/status"
 ADDRESS_PREFIX = "whatsapp:"  # Twilio's spelling of a WhatsApp address: "whatsapp:+7…"
@@ -18,14 +20,6 @@ MAX_LIST_ITEMS = 10  # items of one twilio/list-picker (WhatsApp list message)
 CONTENT_SID = re.compile(r"HX[0-9a-fA-F]{32}")
 LIST_PICKER_SETTING = "TWILIO_CONTENT_SID_LIST_PICKER"
 
-
-def _secret(value: Any) -> str | None:
-    """Unwrap pydantic's SecretStr (or accept a plain string)."""
-    if value is None:
-        return None
-    getter = getattr(value, "get_secret_value", None)
-    text = getter() if getter else str(value)
-    return text or None
 
 
 def parse_list_pickers(value: str | None) -> tuple[tuple[int, str], ...]:
@@ -69,7 +63,7 @@ class WhatsAppConfig:
     def from_settings(cls, settings: Any) -> "WhatsAppConfig | None":
         """None when the account, the token or the WhatsApp sender is missing."""
         account_sid = getattr(settings, "twilio_account_sid", None)
-        auth_token = _secret(getattr(settings, "twilio_auth_token", None))
+        auth_token = secret_text(getattr(settings, "twilio_auth_token", None))
         sender = getattr(settings, "twilio_whatsapp_from", None)
         if not (account_sid and auth_token and sender):
             return None

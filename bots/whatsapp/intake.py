@@ -20,6 +20,7 @@ import asyncio
 import logging
 from typing import Awaitable, Callable
 
+from bots.ordering import OrderedPerKey
 from bots.whatsapp.form import InboundMessage
 from bots.whatsapp.state import WhatsAppState
 
@@ -43,19 +44,14 @@ class BackgroundIntake:
         self.processing_timeout = processing_timeout
         self.claim_timeout = claim_timeout
         self._slots = asyncio.Semaphore(concurrency)
-        self._last_of_sender: dict[str, asyncio.Task[None]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._work = OrderedPerKey()  # one sender's messages in arrival order
 
     async def accept(self, message: InboundMessage) -> bool:
         """Claim and schedule; False for a message already taken (a retry)."""
         if not await self._claim(message.message_sid):
             log.info("WhatsApp message %s was already taken; skipped", message.message_sid)
             return False
-        previous = self._last_of_sender.get(message.sender)
-        task = asyncio.ensure_future(self._run(message, previous))
-        self._last_of_sender[message.sender] = task
-        self._tasks.add(task)
-        task.add_done_callback(lambda done: self._finished(message.sender, done))
+        self._work.submit(message.sender, lambda: self._run(message))
         return True
 
     async def _claim(self, message_sid: str) -> bool:
@@ -68,32 +64,19 @@ class BackgroundIntake:
             log.warning("WhatsApp message %s: de-duplication unavailable (%s)", message_sid, type(error).__name__)
             return True
 
-    async def _run(self, message: InboundMessage, previous: asyncio.Task[None] | None) -> None:
-        if previous is not None:
-            await asyncio.wait({previous})  # order within one sender; never raises
+    async def _run(self, message: InboundMessage) -> None:
         async with self._slots:
             try:
                 await asyncio.wait_for(self.process(message), self.processing_timeout)
             except Exception as error:  # noqa: BLE001 - logged, never raised into the loop
                 log.error("WhatsApp message %s not processed: %s", message.message_sid, type(error).__name__)
 
-    def _finished(self, sender: str, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if self._last_of_sender.get(sender) is task:
-            del self._last_of_sender[sender]
-
     async def drain(self) -> None:
         """Wait until every accepted message is processed (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._work.drain()
 
     async def close(self, *, grace: float = 10.0) -> None:
         """Let messages in progress finish (up to ``grace`` seconds), cancel the rest."""
-        if not self._tasks:
-            return
-        _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
-            log.warning("WhatsApp: %d message(s) cancelled at shutdown", len(pending))
+        cancelled = await self._work.close(grace=grace)
+        if cancelled:
+            log.warning("WhatsApp: %d message(s) cancelled at shutdown", cancelled)

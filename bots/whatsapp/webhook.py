@@ -8,7 +8,7 @@ background); a status callback once it is recorded.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Awaitable, Callable
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, HTTPException, Request
@@ -55,12 +55,12 @@ def make_webhook_router(channel_of: Callable[[Request], WhatsAppChannel | None])
             raise _error(404, "not_found", "WhatsApp is not configured.")
         return channel
 
-    @router.post(WEBHOOK_PATH, include_in_schema=False)
-    async def whatsapp_webhook(request: Request) -> Response:
+    async def acknowledged(request: Request, handle: Callable[[WhatsAppChannel, Any], Awaitable[None]]) -> Response:
+        """A signed form handed to ``handle``; Twilio's answer for the outcome."""
         channel = running(request)
         form = await signed_form(request, channel)
         try:
-            await channel.accept_message(form)
+            await handle(channel, form)
         except MalformedWebhook as error:
             raise _error(422, "validation_error", str(error)) from None
         except NotRecorded:
@@ -68,14 +68,12 @@ def make_webhook_router(channel_of: Callable[[Request], WhatsAppChannel | None])
             raise _error(503, "unavailable", "The message could not be recorded; retry later.") from None
         return Response(EMPTY_TWIML, media_type="text/xml")
 
+    @router.post(WEBHOOK_PATH, include_in_schema=False)
+    async def whatsapp_webhook(request: Request) -> Response:
+        return await acknowledged(request, WhatsAppChannel.accept_message)
+
     @router.post(STATUS_PATH, include_in_schema=False)
     async def whatsapp_status(request: Request) -> Response:
-        channel = running(request)
-        form = await signed_form(request, channel)
-        try:
-            await channel.record_status(form)
-        except MalformedWebhook as error:
-            raise _error(422, "validation_error", str(error)) from None
-        return Response(EMPTY_TWIML, media_type="text/xml")
+        return await acknowledged(request, WhatsAppChannel.record_status)
 
     return router

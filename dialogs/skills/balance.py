@@ -7,7 +7,7 @@ from dialogs import formatting, payloads
 from dialogs.events import Event, Offered
 from dialogs.responder import Responder
 from dialogs.router import IntentIs, SkillRouter
-from dialogs.skills.verify import ensure_verified
+from dialogs.skills.verify import with_verified_card
 from dialogs.turn import Turn
 
 router = SkillRouter("balance")
@@ -44,13 +44,10 @@ def render_card(card: AccountCard, turn: Turn, say: Responder) -> str:
 
 @router.on(IntentIs("balance"))
 async def show_balance(turn: Turn, say: Responder) -> list[Event]:
-    start_verification = await ensure_verified(turn, say)
-    if start_verification is not None:
-        return start_verification
-    card = await turn.services.billing.find_account(turn.conversation.verified_account)
-    if card is None:
-        say.say("balance.unavailable", service_phone=turn.services.directory.service_line.phone)
-        return []
+    return await with_verified_card(turn, say, lambda card: _show_card(card, turn, say))
+
+
+async def _show_card(card: AccountCard, turn: Turn, say: Responder) -> list[Event]:
     buttons = []
     shortfall = card.monthly_fee - card.balance
     text = render_card(card, turn, say)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 
+from billing.port import AccountCard
 from dialogs import formatting, payloads
 from dialogs.events import Event
 from dialogs.responder import Responder
 from dialogs.router import IntentIs, SkillRouter
 from dialogs.skills.subscriber_request import start_request
-from dialogs.skills.verify import ensure_verified
+from dialogs.skills.verify import with_verified_card
 from dialogs.turn import Turn
 
 router = SkillRouter("tariff")
@@ -34,13 +35,10 @@ async def change_tariff(turn: Turn, say: Responder) -> list[Event]:
 
 @router.on(IntentIs("tariff"))
 async def current_tariff(turn: Turn, say: Responder) -> list[Event]:
-    start_verification = await ensure_verified(turn, say)
-    if start_verification is not None:
-        return start_verification
-    card = await turn.services.billing.find_account(turn.conversation.verified_account)
-    if card is None:
-        say.say("balance.unavailable", service_phone=turn.services.directory.service_line.phone)
-        return []
+    return await with_verified_card(turn, say, lambda card: _show_tariff(card, say))
+
+
+async def _show_tariff(card: AccountCard, say: Responder) -> list[Event]:
     say.say(
         "tariff.current",
         account=card.number,

@@ -12,7 +12,7 @@ import math
 import re
 import secrets
 from datetime import timedelta
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from billing.port import AccountCard
 from dialogs import formatting, payloads
@@ -215,6 +215,25 @@ async def ensure_verified(turn: Turn, say: Responder) -> list[Event] | None:
         return events + by_phone
     say.say("verify.needed")
     return events + await VERIFY_FORM.start(turn, say, account_known(turn, say))
+
+
+async def with_verified_card(
+    turn: Turn, say: Responder, show: Callable[[AccountCard], Awaitable[list[Event]]]
+) -> list[Event]:
+    """The skills that read the subscriber's account: verification first (it resumes the
+    skill afterwards), then ``show(card)``; when billing has no card, the service line."""
+    start_verification = await ensure_verified(turn, say)
+    if start_verification is not None:
+        return start_verification
+    card = await turn.services.billing.find_account(turn.conversation.verified_account)
+    if card is None:
+        say_billing_unavailable(turn, say)
+        return []
+    return await show(card)
+
+
+def say_billing_unavailable(turn: Turn, say: Responder) -> None:
+    say.say("balance.unavailable", service_phone=turn.services.directory.service_line.phone)
 
 
 @router.on(IntentIs("verify"))

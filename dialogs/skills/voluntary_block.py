@@ -9,13 +9,13 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from billing.port import AccountStatus, BlockOutcome, BlockPolicy, VoluntaryBlock
+from billing.port import AccountCard, AccountStatus, BlockOutcome, BlockPolicy, VoluntaryBlock
 from dialogs import formatting, payloads
 from dialogs.events import Event
 from dialogs.forms import Form, FormAborted, is_new_request
 from dialogs.responder import Responder
 from dialogs.router import IntentIs, SkillRouter
-from dialogs.skills.verify import ensure_verified
+from dialogs.skills.verify import say_billing_unavailable, with_verified_card
 from dialogs.timeexpr import parse_date, parse_days
 from dialogs.turn import Turn
 
@@ -192,7 +192,7 @@ class VoluntaryBlockForm(Form):
                 buttons=[say.button("buttons.menu", payloads.MENU)],
             )
         else:
-            say.say("balance.unavailable", service_phone=turn.services.directory.service_line.phone)
+            say_billing_unavailable(turn, say)
         return []
 
 
@@ -227,15 +227,12 @@ def wants_lift(turn: Turn) -> bool:
 
 @router.on(IntentIs("voluntary_block"))
 async def voluntary_block(turn: Turn, say: Responder) -> list[Event]:
-    start_verification = await ensure_verified(turn, say)
-    if start_verification is not None:
-        return start_verification
+    return await with_verified_card(turn, say, lambda card: _block_or_lift(card, turn, say))
+
+
+async def _block_or_lift(card: AccountCard, turn: Turn, say: Responder) -> list[Event]:
     billing = turn.services.billing
     number = turn.conversation.verified_account
-    card = await billing.find_account(number)
-    if card is None:
-        say.say("balance.unavailable", service_phone=turn.services.directory.service_line.phone)
-        return []
     if wants_lift(turn):
         result = await billing.lift_voluntary_block(number, turn.now, actor=turn.conversation.key)
         if result.outcome is BlockOutcome.LIFTED:

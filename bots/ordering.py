@@ -2,7 +2,9 @@
 
 Each key has a tail: new work for the key waits for the work before it, so a password
 never overtakes the account number typed just before it, while different subscribers
-run side by side.
+run side by side. Shared by the channels that process messages in the background
+(Viber, and WhatsApp without an inbox); :func:`finish_or_cancel` also serves Telegram's
+task pool.
 """
 
 from __future__ import annotations
@@ -36,5 +38,29 @@ class OrderedPerKey:
             del self._tails[key]
 
     async def drain(self) -> None:
-        while self.tasks:
-            await asyncio.gather(*list(self.tasks), return_exceptions=True)
+        """Wait until every submitted piece of work has ended (tests, shutdown)."""
+        await drain_tasks(self.tasks)
+
+    async def close(self, *, grace: float) -> int:
+        """Let work in progress finish (up to ``grace`` seconds), cancel the rest; the
+        number cancelled."""
+        return await finish_or_cancel(self.tasks, grace)
+
+
+async def drain_tasks(tasks: set[asyncio.Task]) -> None:
+    """Wait until the set (which finishing tasks leave, and new ones may join) is empty."""
+    while tasks:
+        await asyncio.gather(*list(tasks), return_exceptions=True)
+
+
+async def finish_or_cancel(tasks: set[asyncio.Task], grace: float) -> int:
+    """Let the tasks finish (up to ``grace`` seconds), cancel the rest and wait for them;
+    the number cancelled."""
+    if not tasks:
+        return 0
+    _, pending = await asyncio.wait(set(tasks), timeout=grace)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.gather(*pending, return_exceptions=True)
+    return len(pending)
