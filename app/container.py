@@ -195,7 +195,7 @@ async def build_container(
         estimator=estimator,
         events=events,
     )
-    handoffs = HandoffQueue(sessions, clock=clock, events=events, wait=HandoffWait(estimator, directory))
+    handoffs = HandoffQueue(sessions, clock=clock, events=events, wait=HandoffWait(estimator, directory), store=store)
     # Lines of conversations queued for agents reach their consoles live.
     transcript = LiveTranscript(
         BufferedTranscript(Transcript(sessions, clock=clock), wait_for_write=settings.transcript_durable), events, handoffs
@@ -214,7 +214,7 @@ async def build_container(
         trust_policy=trust_policy(settings),
         handoff_after_misunderstandings=settings.handoff_after_misunderstandings,
     )
-    engine = DialogEngine(services, nlu, store=store, transcript=transcript, clock=clock)
+    engine = DialogEngine(services, nlu, store=store, transcript=transcript, clock=clock, handoff_marks=handoffs.marks)
     delivery = Delivery()
     # Durable intake/outbound (README, Durability): the outbox worker retries what a
     # messenger refused for a passing reason; channels get both in their context.

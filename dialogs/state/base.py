@@ -28,6 +28,8 @@ class LockedTurn:
     once: str | None  # the value under ``once_key``: this very message was handled already
     count: int | None  # the counter after this turn's increment; None when ``once`` was found
     state: str | None  # the value under ``state_key``; None when absent or ``once`` was found
+    # The values under ``also_read``, in order (None: absent); empty when ``once`` was found.
+    also: tuple[str | None, ...] = ()
     writes: list[tuple[str, str, float | None]] = field(default_factory=list)
 
     def set(self, key: str, value: str, ttl: float | None = None) -> None:
@@ -81,22 +83,25 @@ class StateStore(ABC):
         counter_key: str,
         window: float,
         state_key: str,
+        also_read: tuple[str, ...] = (),
     ) -> AsyncIterator[LockedTurn]:
         """What a dialog turn needs at its start and end, as ``lock`` + ``get`` +
         ``incr`` + ``get`` then ``set``s inside the lock: take the lock, read
         ``once_key``; unless it is set, count one in ``counter_key`` (a ``window``
-        like ``incr``) and read ``state_key``. The turn's ``set`` calls are written
-        when the body ends normally, then the lock is released.
+        like ``incr``) and read ``state_key`` and the ``also_read`` keys. The turn's
+        ``set`` calls are written when the body ends normally, then the lock is released.
 
         This default composes the primitives; a networked store overrides it to
         make one round trip at each end (RedisStateStore: a script each)."""
         async with self.lock(lock_key, timeout=timeout, wait=wait):
             once = await self.get(once_key) if once_key else None
             count = state = None
+            also: tuple[str | None, ...] = ()
             if once is None:
                 count = await self.incr(counter_key, window)
                 state = await self.get(state_key)
-            turn = LockedTurn(once, count, state)
+                also = tuple([await self.get(key) for key in also_read])
+            turn = LockedTurn(once, count, state, also)
             yield turn
             for key, value, ttl in turn.writes:
                 await self.set(key, value, ttl)

@@ -39,24 +39,31 @@ return count
 
 # The start of a dialog turn in one round trip (StateStore.locked_turn): the lock
 # (the same SET NX PX with a token as redis-py's Lock, so both exclude each other),
-# then the de-duplication key; unless it is set, the rate counter (as _INCR_IN_WINDOW)
-# and the conversation state. KEYS: lock, counter, state[, once];
-# ARGV: token, lock ms, window ms. Returns false while the lock is held elsewhere.
+# then the de-duplication key; unless it is set, the rate counter (as _INCR_IN_WINDOW),
+# the conversation state and the keys read beside it. KEYS: lock, counter, state,
+# [once,] also-read...; ARGV: token, lock ms, window ms, 1 if KEYS[4] is the once key
+# else 0. Returns false while the lock is held elsewhere.
 _BEGIN_TURN = """
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
     return false
 end
-if KEYS[4] then
+local first_also = 4
+if ARGV[4] == '1' then
     local once = redis.call('GET', KEYS[4])
     if once then
         return {0, once}
     end
+    first_also = 5
 end
 local count = redis.call('INCR', KEYS[2])
 if count == 1 or redis.call('PTTL', KEYS[2]) == -1 then
     redis.call('PEXPIRE', KEYS[2], ARGV[3])
 end
-return {1, count, redis.call('GET', KEYS[3])}
+local found = {1, count, redis.call('GET', KEYS[3])}
+for i = first_also, #KEYS do
+    found[#found + 1] = redis.call('GET', KEYS[i])
+end
+return found
 """
 
 # The end of a turn in one round trip: its writes, then the lock released if this
@@ -214,6 +221,7 @@ class RedisStateStore(StateStore):
         counter_key: str,
         window: float,
         state_key: str,
+        also_read: tuple[str, ...] = (),
     ) -> AsyncIterator[LockedTurn]:
         """One script at the start and one at the end instead of seven round trips."""
         if timeout is None or timeout <= 0:
@@ -222,7 +230,8 @@ class RedisStateStore(StateStore):
         keys = [self._lock_key(lock_key), self._value_key(counter_key), self._value_key(state_key)]
         if once_key:
             keys.append(self._value_key(once_key))
-        args = [token, _milliseconds(timeout), _milliseconds(window)]
+        keys += [self._value_key(key) for key in also_read]
+        args = [token, _milliseconds(timeout), _milliseconds(window), 1 if once_key else 0]
         loop = asyncio.get_running_loop()
         give_up_at = loop.time() + wait
         while (opened := await self._begin_turn(keys=keys, args=args)) is None:
@@ -232,7 +241,9 @@ class RedisStateStore(StateStore):
         if opened[0] == 0:
             turn = LockedTurn(once=_text(opened[1]), count=None, state=None)
         else:
-            turn = LockedTurn(once=None, count=int(opened[1]), state=_text(opened[2]))
+            # A missing key comes back as None (Lua false), so the reply keeps its length.
+            also = tuple(_text(value) for value in opened[3:])
+            turn = LockedTurn(once=None, count=int(opened[1]), state=_text(opened[2]), also=also)
         writes: list[tuple[str, str, float | None]] = []
         try:
             yield turn

@@ -4,11 +4,13 @@ in-process StateStore (the contract suite covers Redis behaving the same)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from dialogs.conversation import Conversation, ConversationStore
 from dialogs.gate import TurnGate
-from dialogs.messages import Inbound, Reply, TurnResult
+from dialogs.messages import Button, Inbound, Reply, TurnResult
 from dialogs.skills.login_attempts import LoginAttempts
 from dialogs.state.base import LockTimeout
 from dialogs.state.memory import MemoryStateStore
@@ -38,6 +40,34 @@ async def test_a_message_answered_before_gets_its_stored_result():
     assert again.duplicate and [r.text for r in again.replies] == ["Баланс: 50 ₽"]
     other_chat = Inbound(channel="webchat", user_id="2", message_id="m1", text="баланс")
     assert await turn_gate.answered_before(other_chat) is None  # ids are unique per chat only
+
+
+async def test_the_stored_result_is_compact_and_complete():
+    store = MemoryStateStore()
+    turn_gate = gate(store)
+    inbound = Inbound(channel="webchat", user_id="1", message_id="m1", text="как оплатить")
+    text = "Оплатить интернет можно картой в приложении, в офисе или через терминал. " * 8
+    result = TurnResult(replies=[Reply(text, buttons=(Button("Офисы", "/offices"),), ask_phone=True),
+                                 Reply("Ещё вопрос?", offer_phone_login=True)], inbound_was_secret=True)
+    await turn_gate.remember(inbound, result)
+    stored = await store.get(TurnGate.dedup_key(inbound))
+    assert len(stored.encode()) < len(plain_record(result).encode()) / 3
+    again = await turn_gate.answered_before(inbound)
+    assert again.replies == result.replies and again.inbound_was_secret and again.duplicate
+
+
+async def test_a_result_stored_as_plain_json_before_compression_is_still_read():
+    store = MemoryStateStore()
+    turn_gate = gate(store)
+    inbound = Inbound(channel="webchat", user_id="1", message_id="m1", text="баланс")
+    await store.set(TurnGate.dedup_key(inbound), plain_record(TurnResult(replies=[Reply("Баланс: 50 ₽")])))
+    again = await turn_gate.answered_before(inbound)
+    assert again.duplicate and [r.text for r in again.replies] == ["Баланс: 50 ₽"]
+
+
+def plain_record(result: TurnResult) -> str:
+    """A result as the gate stored it before compression."""
+    return json.dumps(result.to_dict(), ensure_ascii=False)
 
 
 async def test_a_message_without_an_id_is_never_a_duplicate():

@@ -89,3 +89,15 @@ async def test_queue_lengths_oldest_wait_and_callback_outcomes(sqlite_url, tmp_p
     waited = (container.clock() - asked).total_seconds()
     assert abs(sample(text, "isp_queue_oldest_wait_seconds", city="Уфа", department="tech") - waited) < 60
     assert sample(text, "isp_callbacks_today", city="Уфа", department="tech", outcome="done") == 0
+
+
+async def test_requests_rejected_before_routing_are_counted_too(sqlite_url, tmp_path):
+    """The one HTTP layer (app.asgi.HttpEdge) answers an oversize Content-Length with
+    413 before any route runs; the request still shows in the counts."""
+    async with running_app(make_settings(sqlite_url, tmp_path, max_body_bytes=100)) as (_, client):
+        before = (await client.get("/metrics")).text
+        response = await client.post("/api/webchat/messages", content=b"x" * 101, headers={"Content-Type": "application/json"})
+        assert response.status_code == 413 and response.json()["error"]["code"] == "body_too_large"
+        after = (await client.get("/metrics")).text
+    labels = {"route": "unmatched", "method": "POST", "status": "413"}
+    assert sample(after, "isp_http_requests_total", **labels) - sample(before, "isp_http_requests_total", **labels) == 1

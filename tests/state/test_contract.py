@@ -265,6 +265,22 @@ async def test_locked_turn_reads_state_and_counts(state_store: StateStore):
     assert 0 < await state_store.ttl("rate:c") <= 60
 
 
+async def test_locked_turn_reads_the_also_read_keys_in_order(state_store: StateStore):
+    await state_store.set("mark:b", "B")
+    async with state_store.locked_turn("lock:c", timeout=5, wait=0.5, once_key="dedup:m1", counter_key="rate:c",
+                                       window=60, state_key="conv:c", also_read=("mark:a", "mark:b")) as opened:
+        assert (opened.count, opened.state, opened.also) == (1, None, (None, "B"))
+        opened.set("dedup:m1", "done")
+    async with state_store.locked_turn("lock:c", timeout=5, wait=0.5, once_key="dedup:m1", counter_key="rate:c",
+                                       window=60, state_key="conv:c", also_read=("mark:a", "mark:b")) as again:
+        assert (again.once, again.also) == ("done", ())  # a re-delivery reads nothing more
+    async with turn(state_store, once=None) as plain:
+        assert plain.also == ()
+    async with state_store.locked_turn("lock:c", timeout=5, wait=0.5, once_key=None, counter_key="rate:c",
+                                       window=60, state_key="conv:c", also_read=("mark:b", "mark:a")) as no_id:
+        assert no_id.also == ("B", None)  # a message without an id reads them too
+
+
 async def test_locked_turn_of_an_unknown_conversation_reads_none(state_store: StateStore):
     async with turn(state_store, once=None) as opened:
         assert (opened.once, opened.count, opened.state) == (None, 1, None)
