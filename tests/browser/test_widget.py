@@ -119,17 +119,6 @@ def test_close_and_reopen_with_keyboard_support(chat):
     assert not chat.panel.is_visible()
 
 
-def test_mobile_width_uses_the_whole_screen(browser, live_server):
-    context = browser.new_context(viewport={"width": 375, "height": 700}, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    page.goto(live_server)
-    panel = page.get_by_role("dialog")
-    panel.wait_for()
-    box = panel.bounding_box()
-    assert box["width"] == 375 and box["height"] == 700
-    context.close()
-
-
 def test_a_password_is_masked_in_the_chat_and_not_kept_in_the_browser(chat):
     page = chat.page
     chat.send("Хочу узнать баланс")

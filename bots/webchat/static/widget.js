@@ -37,7 +37,7 @@
     close: "Свернуть чат",
     subtitle: "Поддержка абонентов",
     online: "на связи",
-    botOnly: "операторы не в сети, ответит бот",
+    botOnly: "отвечает бот", // no agent of the queue is online: do not promise one
     connecting: "подключаемся…",
     offline: "нет связи, переподключаемся…",
     input: "Сообщение",
@@ -836,6 +836,14 @@
 
   var restored = Promise.resolve();
 
+  // On a phone the launcher sits over the page: pad the page's end so its last lines
+  // can scroll clear of it (a page that already leaves more room is left alone).
+  var LAUNCHER_ROOM = 72; // 48 px launcher + 12 px margin + 12 px air (widget.css)
+  function leaveRoomForLauncher() {
+    var current = parseFloat(getComputedStyle(document.body).paddingBottom) || 0;
+    if (current < LAUNCHER_ROOM) document.body.style.paddingBottom = LAUNCHER_ROOM + "px";
+  }
+
   function start() {
     document.body.appendChild(host);
     restoreLog();
@@ -848,6 +856,7 @@
     // data-open is for wide screens: on a phone the panel would cover the whole page
     // the subscriber came to read, so there it opens only when asked.
     var phone = window.matchMedia && window.matchMedia("(max-width: " + PHONE_WIDTH + "px)").matches;
+    if (phone) leaveRoomForLauncher();
     if (wasOpen === true || (wasOpen === null && data.open === "true" && !phone)) openPanel();
   }
 
