@@ -106,6 +106,7 @@ async def create_session(channel: WebchatChannel = Depends(_channel)) -> Session
 @api.post(
     "/messages",
     response_model=MessagesOut,
+    response_model_exclude_none=True,  # a bot's reply has no "author"
     responses={401: {"description": "Missing or invalid token"}, 413: {"description": "Body too large"}},
 )
 async def post_message(
