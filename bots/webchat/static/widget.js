@@ -548,6 +548,7 @@
           }
           addReplies(result.replies || [], "bot", undefined, result.at);
           persistLog();
+          if (live) refreshDesk(); // a turn may have queued the conversation: its queue's agents count
         })
         .catch(function (error) {
           var status = error instanceof HttpError ? error.status : 0;
