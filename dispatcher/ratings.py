@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import ForeignKey, Integer, String, Text, func, select
+from sqlalchemy import Integer, String, Text, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
@@ -31,7 +31,8 @@ class ConversationRating(Base):
     __tablename__ = "conversation_ratings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"), unique=True)
+    # No foreign key on purpose: a rating is history and outlives a purge of old handoffs.
+    handoff_id: Mapped[int] = mapped_column(Integer, unique=True)
     conversation_key: Mapped[str] = mapped_column(String(200), index=True)
     agent_login: Mapped[str | None] = mapped_column(String(100))
     stars: Mapped[int] = mapped_column(Integer)

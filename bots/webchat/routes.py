@@ -140,7 +140,8 @@ async def get_history(
     """The last messages of this conversation from the transcript, oldest first
     (texts only: buttons are not kept; secrets appear redacted)."""
     entries = await channel.history.history(conversation_key(session_id), limit=HISTORY_LIMIT)
-    return HistoryOut(messages=[HistoryMessage.of(entry) for entry in entries])
+    # "system" lines are the console's notes for agents (logins, delivery failures): not the subscriber's.
+    return HistoryOut(messages=[HistoryMessage.of(entry) for entry in entries if entry.direction != "system"])
 
 
 @api.get("/status", response_model=DeskStatusOut, responses={401: {"description": "Missing or invalid token"}})

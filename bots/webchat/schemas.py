@@ -102,15 +102,13 @@ class HistoryMessage(BaseModel):
     sender: Literal["user", "bot", "agent"] = Field(alias="from")
     text: str
     at: datetime
-    author: str | None = Field(default=None, description="The agent (for agent messages).")
 
     model_config = ConfigDict(populate_by_name=True)
 
     @classmethod
     def of(cls, entry: TranscriptEntryLike) -> "HistoryMessage":
-        sender = _SPEAKERS.get(entry.direction, "bot")
-        author = getattr(entry, "author", None) if sender == "agent" else None
-        return cls(sender=sender, text=entry.text, at=entry.created_at, author=author)
+        # No author: the transcript keeps the agent's login, which subscribers need not see.
+        return cls(sender=_SPEAKERS.get(entry.direction, "bot"), text=entry.text, at=entry.created_at)
 
 
 class HistoryOut(BaseModel):

@@ -27,9 +27,6 @@ def upgrade() -> None:
         sa.Column("stars", sa.Integer(), nullable=False),
         sa.Column("comment", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["handoff_id"], ["handoffs.id"], name=op.f("fk_conversation_ratings_handoff_id_handoffs"), ondelete="CASCADE"
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_conversation_ratings")),
         sa.UniqueConstraint("handoff_id", name=op.f("uq_conversation_ratings_handoff_id")),
     )

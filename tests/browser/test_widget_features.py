@@ -158,6 +158,14 @@ def test_an_agents_conversation_shows_the_name_and_can_be_rated_once(chat, live_
         page.locator(".isp-status-dot--online").wait_for()
         chat.wait_for_bot_messages(1)
         expect(page.locator("form.isp-rate")).to_have_count(0)
+        # a new tab rebuilds the chat from the history, which names no agent's login
+        second = page.context.new_page()
+        second.goto(page.url)
+        labelled = second.locator(".isp-msg--agent", has_text="Сейчас проверю линию")
+        labelled.wait_for()
+        assert labelled.locator(".isp-author").inner_text() == "Оператор"
+        assert AGENT_LOGIN not in second.locator(".isp-log").inner_text()
+        second.close()
     finally:
         live_server.call(lambda: agent.set_presence(profile.id, "offline"))
 

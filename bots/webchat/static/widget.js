@@ -37,7 +37,8 @@
     close: "Свернуть чат",
     subtitle: "Поддержка абонентов",
     online: "на связи",
-    botOnly: "отвечает бот", // no agent of the queue is online: do not promise one
+    botOnly: "отвечает бот",
+    agent: "Оператор", // no agent of the queue is online: do not promise one
     connecting: "подключаемся…",
     offline: "нет связи, переподключаемся…",
     input: "Сообщение",
@@ -721,6 +722,7 @@
     var url = API.replace(/^http/, "ws") + "/api/webchat/ws" + (lastEventId ? "?after=" + encodeURIComponent(lastEventId) : "");
     var token = session.token;
     var ws = new WebSocket(url);
+    var caughtUp = false;
     socket = ws;
     ws.onmessage = function (event) {
       var frame;
@@ -730,10 +732,14 @@
         return;
       }
       if (frame.type === "ready") {
+        caughtUp = true;
+        replayFromHistory = false; // later reconnects replay only what this tab has not seen
         failures = 0;
         live = true;
         showDesk();
         refreshDesk();
+      } else if (frame.type === "replies" && replayFromHistory && !caughtUp) {
+        lastEventId = frame.id; // a fresh tab shows these from the history (the transcript)
       } else if (frame.type === "replies" && !seenEvent(frame.id)) {
         lastEventId = frame.id;
         addReplies(frame.replies || [], "bot", frame.id, frame.at);
@@ -824,7 +830,8 @@
       .then(function (result) {
         if (messages.length) return; // the subscriber was quicker
         messages = (result.messages || []).map(function (m) {
-          return { from: m.from === "user" ? "user" : "bot", text: m.text, at: m.at, author: m.author || undefined };
+          var author = m.from === "agent" ? TEXT.agent : undefined; // the history names no agent
+          return { from: m.from === "user" ? "user" : "bot", text: m.text, at: m.at, author: author };
         });
         renderAll();
         persistLog();
@@ -836,6 +843,7 @@
   }
 
   var restored = Promise.resolve();
+  var replayFromHistory = false; // set once, for a tab that starts without kept messages
 
   // On a phone the launcher sits over the page: pad the page's end so its last lines
   // can scroll clear of it (a page that already leaves more room is left alone).
@@ -848,6 +856,7 @@
   function start() {
     document.body.appendChild(host);
     restoreLog();
+    replayFromHistory = !!session && !messages.length && !lastEventId;
     renderAll();
     setStatus(session ? "connecting" : "botOnly");
     if (!session) refreshDesk();
