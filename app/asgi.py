@@ -29,6 +29,7 @@ from app.metrics import MeteredEngine, MeteredSender, QueueGauges, metrics_route
 from app.settings import Settings
 from bots.channel import Channel, ChannelContext
 from dispatcher.console.api import routers as console_routers
+from dispatcher.ratings import Ratings
 
 log = logging.getLogger(__name__)
 
@@ -282,6 +283,8 @@ def create_app(settings: Settings | None = None, *, container_factory: Container
             app.state.container = container
             await start_channels(channels, container)
             app.state.console = container.console  # the agent console: live events + sweeper
+            # Presence and ratings for the web chat widget, ratings for supervisors.
+            app.state.support_desk = Ratings(container.sessions, container.console.service.agents, clock=container.clock)
             await container.console.start()
             queue_gauges = QueueGauges(container.console.service.stats, every=settings.metrics_queue_refresh_seconds)
             queue_gauges.start()

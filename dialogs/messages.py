@@ -25,18 +25,23 @@ class Reply:
     # Logging in: channels that vouch for a shared phone (Telegram contact, Viber)
     # may offer to share it — it verifies like an SMS code. Others show nothing.
     offer_phone_login: bool = False
+    # Who wrote it when a person did (an agent's name): the web chat labels the message.
+    author: str | None = None
 
     @property
     def wants_shared_contact(self) -> bool:
         return self.ask_phone or self.offer_phone_login
 
     def to_dict(self) -> dict:
-        return {
+        data = {
             "text": self.text,
             "buttons": [{"title": b.title, "payload": b.payload} for b in self.buttons],
             "ask_phone": self.ask_phone,
             "offer_phone_login": self.offer_phone_login,
         }
+        if self.author:
+            data["author"] = self.author
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> "Reply":
@@ -45,6 +50,7 @@ class Reply:
             buttons=tuple(Button(b["title"], b["payload"]) for b in data.get("buttons", ())),
             ask_phone=bool(data.get("ask_phone", False)),
             offer_phone_login=bool(data.get("offer_phone_login", False)),
+            author=data.get("author") or None,
         )
 
 

@@ -34,8 +34,18 @@ from bots.channel import running_channel
 from bots.jsonbody import SafeJsonRoute
 from bots.webchat.channel import WebchatChannel
 from bots.webchat.live import CHANNEL, topic_for
-from bots.webchat.schemas import HistoryMessage, HistoryOut, MessageIn, MessagesOut, SessionCreated
+from bots.webchat.desk import SupportDesk, desk_of
 from bots.webchat.tokens import TokenCheck
+from bots.webchat.schemas import (
+    DeskStatusOut,
+    HistoryMessage,
+    HistoryOut,
+    MessageIn,
+    MessagesOut,
+    RatingIn,
+    RatingOut,
+    SessionCreated,
+)
 from dialogs.messages import Inbound
 
 log = logging.getLogger(__name__)
@@ -122,6 +132,7 @@ async def end_session(check: TokenCheck = Depends(_valid_token), channel: Webcha
 @api.post(
     "/messages",
     response_model=MessagesOut,
+    response_model_exclude_none=True,  # a bot's reply has no "author"
     responses={401: {"description": "Missing or invalid token"}, 413: {"description": "Body too large"}},
 )
 async def post_message(
@@ -158,7 +169,39 @@ async def get_history(
     """The last messages of this conversation from the transcript, oldest first
     (texts only: buttons are not kept; secrets appear redacted)."""
     entries = await channel.history.history(conversation_key(session_id), limit=HISTORY_LIMIT)
-    return HistoryOut(messages=[HistoryMessage.of(entry) for entry in entries])
+    # "system" lines are the console's notes for agents (logins, delivery failures): not the subscriber's.
+    return HistoryOut(messages=[HistoryMessage.of(entry) for entry in entries if entry.direction != "system"])
+
+
+@api.get("/status", response_model=DeskStatusOut, responses={401: {"description": "Missing or invalid token"}})
+async def desk_status(session_id: str = Depends(_session_id), desk: SupportDesk = Depends(desk_of)) -> DeskStatusOut:
+    """Whether an agent of this conversation's queue is online (the widget's header says
+    «на связи» only then), and whether an ended conversation with an agent may be rated."""
+    status_ = await desk.status(conversation_key(session_id))
+    return DeskStatusOut(agents_online=status_.agents_online, can_rate=status_.can_rate, agent_name=status_.agent_name)
+
+
+@api.post(
+    "/rating",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RatingOut,
+    responses={
+        401: {"description": "Missing or invalid token"},
+        409: {"description": "No ended conversation with an agent, or it is rated already"},
+        422: {"description": "Stars outside 1..5 or a comment over 1000 characters"},
+    },
+)
+async def rate_conversation(
+    rating: RatingIn, session_id: str = Depends(_session_id), desk: SupportDesk = Depends(desk_of)
+) -> RatingOut:
+    """Rate the last ended conversation with an agent, once: 1–5 stars and an optional comment."""
+    try:
+        rating_id = await desk.rate(conversation_key(session_id), rating.stars, rating.comment)
+    except LookupError as refused:  # NothingToRate: code "no_conversation" | "already_rated"
+        code = getattr(refused, "code", "no_conversation")
+        message = "This conversation is rated already." if code == "already_rated" else "No ended conversation with an agent to rate."
+        raise HTTPException(status.HTTP_409_CONFLICT, detail={"code": code, "message": message}) from None
+    return RatingOut(id=rating_id)
 
 
 @api.websocket("/ws")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -64,6 +64,7 @@ class ReplyOut(BaseModel):
     text: str
     buttons: list[ButtonOut] = Field(default_factory=list)
     ask_phone: bool = Field(default=False, description="Show a phone number input under this reply.")
+    author: str | None = Field(default=None, description="The agent's name when an agent wrote it.")
 
     @classmethod
     def of(cls, reply: Reply) -> "ReplyOut":
@@ -72,6 +73,9 @@ class ReplyOut(BaseModel):
 
 class MessagesOut(BaseModel):
     replies: list[ReplyOut]
+    at: datetime = Field(
+        default_factory=lambda: datetime.now(timezone.utc), description="When the server answered (UTC, ISO 8601)."
+    )
     held_by_agent: bool = Field(
         default=False, description="An agent holds the conversation: no bot replies; the agent answers over the WebSocket."
     )
@@ -103,8 +107,34 @@ class HistoryMessage(BaseModel):
 
     @classmethod
     def of(cls, entry: TranscriptEntryLike) -> "HistoryMessage":
+        # No author: the transcript keeps the agent's login, which subscribers need not see.
         return cls(sender=_SPEAKERS.get(entry.direction, "bot"), text=entry.text, at=entry.created_at)
 
 
 class HistoryOut(BaseModel):
     messages: list[HistoryMessage]
+
+
+class DeskStatusOut(BaseModel):
+    agents_online: bool = Field(description="An agent of this conversation's queue (or any, before it is queued) is online.")
+    can_rate: bool = Field(description="A conversation with an agent has ended and is not rated yet.")
+    agent_name: str | None = Field(default=None, description="The agent who holds or last held the conversation.")
+
+
+class RatingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stars: int = Field(ge=1, le=5, description="1 (bad) … 5 (excellent).")
+    comment: str | None = Field(default=None, max_length=1000)
+
+    @field_validator("comment")
+    @classmethod
+    def _cleaned(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = clean_text(value).strip()
+        return value or None
+
+
+class RatingOut(BaseModel):
+    id: int

@@ -274,6 +274,13 @@ async def stats(request: Request, session: ConsoleSession = Session) -> dict:
     return await _service(request).stats()
 
 
+@router.get("/ratings", summary="Subscribers' ratings of conversations (supervisors)")
+async def ratings(request: Request, limit: int = Query(50, ge=1, le=500), session: ConsoleSession = Session) -> dict:
+    if not session.agent.supervisor:
+        raise _error(404, "not_found", NOT_FOUND)
+    return await request.app.state.support_desk.summary(limit)  # dispatcher.ratings.Ratings
+
+
 @router.get("/audit", summary="The audit log (supervisors)")
 async def audit(request: Request, limit: int = Query(100, ge=1, le=1000), session: ConsoleSession = Session) -> dict:
     if not session.agent.supervisor:

@@ -260,7 +260,7 @@ class ConsoleService:
         now = self.clock()
         if not await self.handoffs.touch(handoff_id, agent.login, now):
             raise Conflict("not_holder", "Разговор уже не у вас.")
-        result = await self._send(record.conversation_key, text)
+        result = await self._send(record.conversation_key, text, author=agent.name)
         lines = [TranscriptLine("agent", text, _first(result.provider_message_ids), agent.login)]
         if not result.sent:
             lines.append(TranscriptLine("system", texts.NOTE_NOT_DELIVERED.format(reason=result.reason)))
@@ -522,9 +522,9 @@ class ConsoleService:
         return assigned
 
     # -- helpers ---------------------------------------------------------------------------------
-    async def _send(self, conversation_key: str, text: str) -> DeliveryResult:
+    async def _send(self, conversation_key: str, text: str, author: str | None = None) -> DeliveryResult:
         try:
-            result = await self.delivery.send(conversation_key, [Reply(text=text)])
+            result = await self.delivery.send(conversation_key, [Reply(text=text, author=author)])
         except Exception:  # noqa: BLE001 - the agent must hear about it, not get a 500
             log.exception("console: delivery to %s failed", conversation_key.partition(":")[0])
             return DeliveryResult.failed("Ошибка канала при отправке: сообщение не доставлено.", retryable=True)

@@ -36,6 +36,7 @@ EXPECTED_TABLES = {
     "agent_sessions",
     "audit_log",
     "handoff_notes",
+    "conversation_ratings",
 }
 
 

@@ -37,6 +37,8 @@
     close: "Свернуть чат",
     subtitle: "Поддержка абонентов",
     online: "на связи",
+    botOnly: "отвечает бот",
+    agent: "Оператор", // no agent of the queue is online: do not promise one
     connecting: "подключаемся…",
     offline: "нет связи, переподключаемся…",
     input: "Сообщение",
@@ -57,7 +59,16 @@
     tooMany: "Слишком много сообщений подряд. Подождите минуту и попробуйте снова.",
     log: "Переписка с поддержкой",
     buttons: "Варианты ответа",
+    rateTitle: "Оцените, пожалуйста, разговор с оператором",
+    rateStar: "Оценка {n} из 5",
+    rateComment: "Комментарий (необязательно)",
+    rateCommentPlaceholder: "Что понравилось или что улучшить?",
+    rateSend: "Отправить оценку",
+    ratePick: "Выберите оценку от 1 до 5 звёзд.",
+    rateThanks: "Спасибо за оценку! Она поможет нам работать лучше.",
+    rateFailed: "Не удалось отправить оценку. Попробуйте ещё раз.",
   };
+  var PHONE_WIDTH = 480; // the CSS breakpoint below which the panel takes the whole screen
 
   // -- storage (private mode or a full quota must not break the chat) ------------------
   function load(storage, key) {
@@ -92,7 +103,15 @@
   function persistLog() {
     if (!session) return;
     var kept = messages.slice(-KEPT_MESSAGES).map(function (m) {
-      return { from: m.from, text: m.text, buttons: m.buttons, askPhone: m.askPhone, eventId: m.eventId };
+      return {
+        from: m.from,
+        text: m.text,
+        buttons: m.buttons,
+        askPhone: m.askPhone,
+        eventId: m.eventId,
+        at: m.at,
+        author: m.author,
+      };
     });
     save(sessionStorage, logKey(), { messages: kept, lastEventId: lastEventId });
   }
@@ -231,19 +250,85 @@
 
   // -- rendering -----------------------------------------------------------------------------
   var URL_PATTERN = /(https?:\/\/[^\s<>«»"]+[^\s<>«»".,;:!?)])/g;
+  var BULLET = /^\s*[-•*]\s+(.*)$/;
+  var NUMBERED = /^\s*\d{1,2}[.)]\s+(.*)$/;
 
+  // Simple formatting, built as DOM nodes (never innerHTML): a message cannot inject
+  // markup. **bold**, lines starting with "- "/"• " or "1. " as lists, http(s) links.
   function richText(text) {
-    // Text nodes only (never innerHTML): bot and agent texts cannot inject markup.
     var fragment = document.createDocumentFragment();
+    var lines = text.split("\n");
+    var list = null;
+    var listKind = null;
+    var paragraph = [];
+    function flushParagraph() {
+      if (!paragraph.length) return;
+      var p = el("p", { class: "isp-par" });
+      paragraph.forEach(function (line, i) {
+        if (i) p.appendChild(el("br"));
+        appendInline(p, line);
+      });
+      fragment.appendChild(p);
+      paragraph = [];
+    }
+    lines.forEach(function (line) {
+      var bullet = BULLET.exec(line);
+      var numbered = !bullet && NUMBERED.exec(line);
+      var kind = bullet ? "ul" : numbered ? "ol" : null;
+      if (kind) {
+        flushParagraph();
+        if (!list || listKind !== kind) {
+          list = el(kind, { class: "isp-list" });
+          listKind = kind;
+          fragment.appendChild(list);
+        }
+        var item = el("li");
+        appendInline(item, (bullet || numbered)[1]);
+        list.appendChild(item);
+        return;
+      }
+      list = null;
+      listKind = null;
+      if (line.trim() === "") flushParagraph();
+      else paragraph.push(line);
+    });
+    flushParagraph();
+    return fragment;
+  }
+
+  function appendInline(parent, line) {
+    // "**" toggles bold; an unpaired "**" stays as typed.
+    var parts = line.split("**");
+    var paired = parts.length % 2 === 1;
+    parts.forEach(function (part, i) {
+      var bold = paired && i % 2 === 1 && part !== "";
+      if (!paired && i) part = "**" + part;
+      if (paired && i % 2 === 1 && part === "") part = "****";
+      var target = bold ? parent.appendChild(el("strong")) : parent;
+      appendLinks(target, part);
+    });
+  }
+
+  function appendLinks(parent, text) {
     var last = 0;
     text.replace(URL_PATTERN, function (url, _group, offset) {
-      fragment.appendChild(document.createTextNode(text.slice(last, offset)));
-      fragment.appendChild(el("a", { href: url, target: "_blank", rel: "noopener noreferrer", text: url }));
+      parent.appendChild(document.createTextNode(text.slice(last, offset)));
+      // Only http(s) URLs match the pattern: no javascript: or data: links.
+      parent.appendChild(el("a", { href: url, target: "_blank", rel: "noopener noreferrer", text: url }));
       last = offset + url.length;
       return url;
     });
-    fragment.appendChild(document.createTextNode(text.slice(last)));
-    return fragment;
+    parent.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  function clock(at) {
+    var date = at ? new Date(at) : null;
+    if (!date || isNaN(date.getTime())) return null;
+    var hh = String(date.getHours()).padStart(2, "0");
+    var mm = String(date.getMinutes()).padStart(2, "0");
+    var today = new Date().toDateString() === date.toDateString();
+    if (today) return hh + ":" + mm;
+    return String(date.getDate()).padStart(2, "0") + "." + String(date.getMonth() + 1).padStart(2, "0") + " " + hh + ":" + mm;
   }
 
   function renderAll() {
@@ -255,12 +340,18 @@
     messages.forEach(function (m, i) {
       log.appendChild(renderMessage(m, i > lastUser));
     });
+    if (ratingCard) log.appendChild(ratingCard); // a late history load must not drop it
     scrollDown();
   }
 
   function renderMessage(message, active) {
-    var bubble = el("div", { class: "isp-bubble" }, [el("p", { class: "isp-text" }, [richText(message.text)])]);
-    var row = el("div", { class: "isp-msg isp-msg--" + message.from }, [bubble]);
+    var bubble = el("div", { class: "isp-bubble" }, [el("div", { class: "isp-text" }, [richText(message.text)])]);
+    var shown = clock(message.at);
+    var row = el("div", { class: "isp-msg isp-msg--" + message.from + (message.author ? " isp-msg--agent" : "") }, [
+      message.author && message.from !== "user" ? el("div", { class: "isp-author", text: message.author }) : null,
+      bubble,
+      shown ? el("time", { class: "isp-time", datetime: message.at, text: shown }) : null,
+    ]);
     if (message.from !== "user" && message.buttons && message.buttons.length) {
       var group = el("div", { class: "isp-buttons", role: "group", "aria-label": TEXT.buttons });
       message.buttons.forEach(function (button) {
@@ -345,10 +436,12 @@
     scrollDown();
   }
 
-  function addReplies(replies, from, eventId) {
+  function addReplies(replies, from, eventId, at) {
     replies.forEach(function (reply, i) {
       addMessage({
         from: from,
+        at: at || new Date().toISOString(),
+        author: reply.author || undefined,
         text: reply.text,
         buttons: reply.buttons || [],
         askPhone: !!reply.ask_phone,
@@ -450,7 +543,7 @@
     hideError();
     var userMessage = null;
     if (shownText) {
-      userMessage = { from: "user", text: shownText };
+      userMessage = { from: "user", text: shownText, at: new Date().toISOString() };
       addMessage(userMessage);
     }
     body.client_message_id = newId(); // a retry reuses it: the server answers it once
@@ -467,8 +560,9 @@
             userMessage.text = TEXT.secret;
             if (userMessage.node) userMessage.node.querySelector(".isp-text").textContent = TEXT.secret;
           }
-          addReplies(result.replies || [], "bot");
+          addReplies(result.replies || [], "bot", undefined, result.at);
           persistLog();
+          if (live) refreshDesk(); // a turn may have queued the conversation: its queue's agents count
         })
         .catch(function (error) {
           var status = error instanceof HttpError ? error.status : 0;
@@ -521,7 +615,117 @@
 
   function setStatus(state) {
     statusText.textContent = TEXT[state];
-    statusDot.className = "isp-status-dot isp-status-dot--" + state;
+    // "botOnly" is connected too: the dot says the line works, the text who answers.
+    statusDot.className = "isp-status-dot isp-status-dot--" + (state === "botOnly" ? "online" : state);
+    host.setAttribute("data-status", state);
+  }
+
+  // -- the support desk: are agents of our queue online, may the subscriber rate? ----------------
+  var live = false;
+  var agentsOnline = null; // unknown until /status answers
+  var deskTimer = null;
+  var DESK_EVERY = 60000;
+
+  function showDesk() {
+    if (session && !live) return; // the socket's state wins while it is down
+    setStatus(agentsOnline ? "online" : "botOnly");
+  }
+
+  function refreshDesk() {
+    clearTimeout(deskTimer);
+    if (!session) {
+      showDesk();
+      return Promise.resolve();
+    }
+    return request("GET", "/api/webchat/status")
+      .then(function (desk) {
+        agentsOnline = !!desk.agents_online;
+        showDesk();
+        if (desk.can_rate) offerRating(desk.agent_name);
+      })
+      .catch(function () {
+        /* keep the last known state; the next refresh may succeed */
+      })
+      .then(function () {
+        deskTimer = setTimeout(refreshDesk, DESK_EVERY);
+      });
+  }
+
+  var ratingCard = null;
+
+  function offerRating(agentName) {
+    if (ratingCard) return;
+    var stars = 0;
+    var starButtons = [];
+    var hint = el("div", { class: "isp-rate-hint", role: "alert", hidden: true });
+    var comment = el("textarea", {
+      class: "isp-rate-comment",
+      rows: "2",
+      maxlength: "1000",
+      placeholder: TEXT.rateCommentPlaceholder,
+      "aria-label": TEXT.rateComment,
+    });
+    function pick(n) {
+      stars = n;
+      starButtons.forEach(function (button, i) {
+        button.setAttribute("aria-pressed", i < n ? "true" : "false");
+        button.classList.toggle("isp-star--on", i < n);
+      });
+      hint.hidden = true;
+    }
+    for (var n = 1; n <= 5; n += 1) {
+      starButtons.push(
+        el("button", {
+          type: "button",
+          class: "isp-star",
+          "aria-pressed": "false",
+          "aria-label": TEXT.rateStar.replace("{n}", n),
+          text: "★",
+          onclick: pick.bind(null, n),
+        })
+      );
+    }
+    var submit = el("button", { type: "submit", class: "isp-button isp-button--primary", text: TEXT.rateSend });
+    var form = el(
+      "form",
+      {
+        class: "isp-rate",
+        "aria-label": TEXT.rateTitle,
+        onsubmit: function (event) {
+          event.preventDefault();
+          if (!stars) {
+            hint.textContent = TEXT.ratePick;
+            hint.hidden = false;
+            return;
+          }
+          submit.disabled = true;
+          request("POST", "/api/webchat/rating", { stars: stars, comment: comment.value.trim() || null })
+            .then(function () {
+              form.textContent = "";
+              form.appendChild(el("p", { class: "isp-rate-done", role: "status", text: TEXT.rateThanks }));
+            })
+            .catch(function (error) {
+              if (error instanceof HttpError && error.status === 409) {
+                form.remove(); // rated already (another tab) or nothing to rate any more
+                return;
+              }
+              submit.disabled = false;
+              hint.textContent = TEXT.rateFailed;
+              hint.hidden = false;
+            });
+        },
+      },
+      [
+        el("p", { class: "isp-rate-title", text: TEXT.rateTitle + (agentName ? " (" + agentName + ")" : "") }),
+        el("div", { class: "isp-stars", role: "group", "aria-label": TEXT.rateTitle }, starButtons),
+        comment,
+        submit,
+        hint,
+      ]
+    );
+    ratingCard = form;
+    log.appendChild(form);
+    scrollDown();
   }
 
   function connectLive() {
@@ -531,6 +735,7 @@
     var url = API.replace(/^http/, "ws") + "/api/webchat/ws" + (lastEventId ? "?after=" + encodeURIComponent(lastEventId) : "");
     var token = session.token;
     var ws = new WebSocket(url);
+    var caughtUp = false;
     socket = ws;
     ws.onmessage = function (event) {
       var frame;
@@ -540,12 +745,19 @@
         return;
       }
       if (frame.type === "ready") {
+        caughtUp = true;
+        replayFromHistory = false; // later reconnects replay only what this tab has not seen
         failures = 0;
-        setStatus("online");
+        live = true;
+        showDesk();
+        refreshDesk();
+      } else if (frame.type === "replies" && replayFromHistory && !caughtUp) {
+        lastEventId = frame.id; // a fresh tab shows these from the history (the transcript)
       } else if (frame.type === "replies" && !seenEvent(frame.id)) {
         lastEventId = frame.id;
-        addReplies(frame.replies || [], "bot", frame.id);
+        addReplies(frame.replies || [], "bot", frame.id, frame.at);
         persistLog();
+        refreshDesk(); // an agent joined or left: presence and the rating offer change
       }
     };
     ws.onopen = function () {
@@ -563,6 +775,7 @@
         setStatus("connecting");
         return;
       }
+      live = false;
       setStatus("offline");
       failures += 1;
       var delay = Math.min(30000, 1000 * Math.pow(2, failures - 1));
@@ -630,7 +843,8 @@
       .then(function (result) {
         if (messages.length) return; // the subscriber was quicker
         messages = (result.messages || []).map(function (m) {
-          return { from: m.from === "user" ? "user" : "bot", text: m.text };
+          var author = m.from === "agent" ? TEXT.agent : undefined; // the history names no agent
+          return { from: m.from === "user" ? "user" : "bot", text: m.text, at: m.at, author: author };
         });
         renderAll();
         persistLog();
@@ -642,16 +856,31 @@
   }
 
   var restored = Promise.resolve();
+  var replayFromHistory = false; // set once, for a tab that starts without kept messages
+
+  // On a phone the launcher sits over the page: pad the page's end so its last lines
+  // can scroll clear of it (a page that already leaves more room is left alone).
+  var LAUNCHER_ROOM = 72; // 48 px launcher + 12 px margin + 12 px air (widget.css)
+  function leaveRoomForLauncher() {
+    var current = parseFloat(getComputedStyle(document.body).paddingBottom) || 0;
+    if (current < LAUNCHER_ROOM) document.body.style.paddingBottom = LAUNCHER_ROOM + "px";
+  }
 
   function start() {
     document.body.appendChild(host);
     restoreLog();
+    replayFromHistory = !!session && !messages.length && !lastEventId;
     renderAll();
-    setStatus(session ? "connecting" : "online");
+    setStatus(session ? "connecting" : "botOnly");
+    if (!session) refreshDesk();
     restored = loadHistory();
     connectLive();
     var wasOpen = load(sessionStorage, OPEN_KEY);
-    if (wasOpen === true || (wasOpen === null && data.open === "true")) openPanel();
+    // data-open is for wide screens: on a phone the panel would cover the whole page
+    // the subscriber came to read, so there it opens only when asked.
+    var phone = window.matchMedia && window.matchMedia("(max-width: " + PHONE_WIDTH + "px)").matches;
+    if (phone) leaveRoomForLauncher();
+    if (wasOpen === true || (wasOpen === null && data.open === "true" && !phone)) openPanel();
   }
 
   if (document.body) start();
