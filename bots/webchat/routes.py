@@ -158,7 +158,7 @@ async def post_message(
     # Serialised by pydantic at once: returning the model would have FastAPI dump it,
     # validate it again against ``response_model`` and encode it (~17 µs more a message);
     # ``response_model`` stays for the OpenAPI schema.
-    return Response(MessagesOut.of(result).model_dump_json(), media_type="application/json")
+    return Response(MessagesOut.of(result).model_dump_json(exclude_none=True), media_type="application/json")
 
 
 @api.get("/history", response_model=HistoryOut, responses={401: {"description": "Missing or invalid token"}})

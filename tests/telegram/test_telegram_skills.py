@@ -317,7 +317,7 @@ async def test_status_while_waiting_for_an_operator(tg, clock):
     assert "Вы 1-й в очереди к оператору (Абонентский отдел, Москва), ждёте меньше минуты" in status
     clock.advance(minutes=7)
     later = joined(await tg.say("скоро?"))
-    assert "ждёте 7 мин." in later and "точное время назвать не могу" in later
+    assert "ждёте 7 мин." in later and "Вы следующий: оператор ответит, как только освободится." in later
     record = await tg.container.handoffs.current(CONVERSATION)
     assert record.reason == "asked"  # not counted as misunderstandings
     # «Не хотите ждать? Хотите, перезвоним?» — «да» turns to the callback, phone from the contract.
