@@ -23,7 +23,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol, Sequence, TypeVar
 
 from dialogs.delivery import Delivery, DeliveryResult, Sender
 from dialogs.messages import Inbound, TurnResult
@@ -46,6 +46,9 @@ __all__ = [
     "TurnHandler",
     "running_channel",
 ]
+
+
+T = TypeVar("T")
 
 
 class TurnHandler(Protocol):
@@ -137,6 +140,12 @@ class Channel(ABC):
     @abstractmethod
     def sender(self) -> Sender:
         """The channel's sender; available after ``start``."""
+
+    def started(self, part: T | None) -> T:
+        """``part`` (made by ``start``), or ChannelNotStarted naming this channel."""
+        if part is None:
+            raise ChannelNotStarted(f"the {self.name} channel has not started")
+        return part
 
 
 def running_channel(request: "Request", name: str) -> Channel | None:

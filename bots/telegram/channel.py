@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from aiogram import Bot, Dispatcher
 
-from bots.channel import Channel, ChannelContext, ChannelNotStarted, TurnHandler, running_channel
+from bots.channel import Channel, ChannelContext, TurnHandler, running_channel
 from bots.telegram.commands import set_bot_commands
 from bots.telegram.config import WEBHOOK_PATH, TelegramConfig, make_bot
 from bots.telegram.conversation import WORKFLOW_KEY, Conversation
@@ -99,9 +99,7 @@ class TelegramChannel(Channel):
 
     @property
     def sender(self) -> TelegramSender:
-        if self._sender is None:
-            raise ChannelNotStarted("the Telegram channel has not started")
-        return self._sender
+        return self.started(self._sender)
 
     def routes(self) -> Sequence[APIRouter]:
         return [make_webhook_router(_running_intake)]

@@ -24,7 +24,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Sequence
 
-from bots.channel import Channel, ChannelContext, ChannelNotStarted, ReceiptLog, TurnHandler, running_channel
+from bots.channel import Channel, ChannelContext, ReceiptLog, TurnHandler, running_channel
 from bots.durable_intake import DurableIntake
 from bots.inbox import InboxItem
 from bots.jsonbody import parse_json
@@ -96,15 +96,11 @@ class ViberChannel(Channel):
 
     @property
     def sender(self) -> ViberSender:
-        if self._sender is None:
-            raise ChannelNotStarted("the Viber channel has not started")
-        return self._sender
+        return self.started(self._sender)
 
     @property
     def state(self) -> ViberState:
-        if self._state is None:
-            raise ChannelNotStarted("the Viber channel has not started")
-        return self._state
+        return self.started(self._state)
 
     def routes(self) -> Sequence["APIRouter"]:
         from bots.viber.webhook import make_webhook_router  # the webhook imports this module

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 from fastapi import APIRouter
 
-from bots.channel import Channel, ChannelContext, ChannelNotStarted, HistorySource, TurnHandler
+from bots.channel import Channel, ChannelContext, HistorySource, TurnHandler
 from bots.webchat.live import CHANNEL, Mailbox, WebchatSender
 from bots.webchat.revocation import SessionRevocations
 from bots.webchat.tokens import SessionSigner, load_secret_key
@@ -44,33 +44,28 @@ class WebchatChannel(Channel):
     # What the routes use; each exists once the channel started.
     @property
     def engine(self) -> TurnHandler:
-        return _started(self._engine)
+        return self.started(self._engine)
 
     @property
     def store(self) -> StateStore:
-        return _started(self._store)
+        return self.started(self._store)
 
     @property
     def history(self) -> HistorySource:
-        return _started(self._history)
+        return self.started(self._history)
 
     @property
     def mailbox(self) -> Mailbox:
-        return _started(self._mailbox)
+        return self.started(self._mailbox)
 
     @property
     def revocations(self) -> SessionRevocations:
-        return _started(self._revocations)
+        return self.started(self._revocations)
 
     @property
     def sender(self) -> Sender:
-        return _started(self._sender)
+        return self.started(self._sender)
 
-
-def _started(part):
-    if part is None:
-        raise ChannelNotStarted("the web chat channel has not started")
-    return part
 
 
 def channel_from_settings(settings: Any) -> WebchatChannel:

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 from bots.channel import (
     Channel,
     ChannelContext,
-    ChannelNotStarted,
     ReceiptLog,
     TurnHandler,
     running_channel,
@@ -107,15 +106,15 @@ class WhatsAppChannel(Channel):
 
     @property
     def sender(self) -> WhatsAppSender:
-        return _started(self._sender)
+        return self.started(self._sender)
 
     @property
     def intake(self) -> BackgroundIntake:
-        return _started(self._intake)
+        return self.started(self._intake)
 
     @property
     def state(self) -> WhatsAppState:
-        return _started(self._state)
+        return self.started(self._state)
 
     # -- webhooks (already signature-checked by the route) ---------------------------------------------
     async def accept_message(self, form: Mapping[str, Any]) -> bool:
@@ -164,7 +163,7 @@ class WhatsAppChannel(Channel):
 
     # -- one message ----------------------------------------------------------------------------------
     async def process(self, message: InboundMessage) -> None:
-        engine, state, clock = _started(self._engine), self.state, _started(self._clock)
+        engine, state, clock = self.started(self._engine), self.state, self.started(self._clock)
         await state.note_inbound(message.sender, clock())  # opens the 24-hour window
         if not message.body.strip() and not message.button_payload:
             # Media, a location, a shared contact card: nothing the engine can read.
@@ -204,11 +203,6 @@ class WhatsAppChannel(Channel):
         if not result.sent:
             log.error("WhatsApp: reply not delivered: %s", result.detail or result.reason)
 
-
-def _started(part):
-    if part is None:
-        raise ChannelNotStarted("the WhatsApp channel has not started")
-    return part
 
 
 def channel_from_settings(settings: Any) -> WhatsAppChannel | None:
