@@ -295,16 +295,17 @@ async def _hash_passwords(
         return hashes
     loop = asyncio.get_running_loop()
     done = len(rows) - len(plain)
-    with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+    processes = workers or os.cpu_count() or 1
+    with ProcessPoolExecutor(max_workers=processes) as pool:
         for start in range(0, len(plain), every):
             batch = plain[start : start + every]
             # A few tasks per worker and batch: one task per password would cost more
             # in inter-process traffic than argon2's BULK profile costs.
-            parts = [batch[i :: (workers or os.cpu_count() or 1)] for i in range(workers or os.cpu_count() or 1)]
+            parts = [part for i in range(processes) if (part := batch[i::processes])]
             results = await asyncio.gather(
-                *(loop.run_in_executor(pool, _hash_many, profile, [rows[i].password for i in part]) for part in parts if part)
+                *(loop.run_in_executor(pool, _hash_many, profile, [rows[i].password for i in part]) for part in parts)
             )
-            for part, hashed in zip((p for p in parts if p), results):
+            for part, hashed in zip(parts, results):
                 for index, value in zip(part, hashed):
                     hashes[index] = value
             done += len(batch)
