@@ -123,6 +123,16 @@ def make_sms_sender(settings: Settings, sessions: async_sessionmaker, clock: Cal
     return OutboxSmsSender(sessions, clock=clock, log_text=settings.demo)
 
 
+def make_agents(
+    settings: Settings, sessions: async_sessionmaker, directory: Directory, profile, clock: Callable[[], datetime]
+) -> Agents:
+    return Agents(
+        sessions, directory, profile=profile, clock=clock,
+        session_idle=timedelta(minutes=settings.console_session_idle_minutes),
+        presence_timeout=timedelta(seconds=settings.console_presence_timeout_seconds),
+    )
+
+
 def make_directory(settings: Settings) -> Directory:
     return Directory(settings.reference_dir) if settings.reference_dir else default_directory()
 
@@ -139,11 +149,7 @@ async def prepare_database(
         directory = make_directory(settings)
         if await load_demo_if_empty(sessions, directory, clock(), profile=profile):
             log.info("demo subscribers loaded (see README: 1000001/demo1 … 1000010/demo10)")
-        agents = Agents(
-            sessions, directory, profile=profile, clock=clock,
-            session_idle=timedelta(minutes=settings.console_session_idle_minutes),
-            presence_timeout=timedelta(seconds=settings.console_presence_timeout_seconds),
-        )
+        agents = make_agents(settings, sessions, directory, profile, clock)
         if not await agents.list():
             try:
                 await agents.add("demo", "demo", cities="all", departments="all", supervisor=True, name="Демо-оператор")
@@ -174,11 +180,7 @@ async def build_container(
     profile = PASSWORD_PROFILES[settings.password_hash_profile]
     billing = SqlBilling(sessions, directory, password_profile=profile, block_policy=block_policy(settings), clock=clock)
     # -- the agent console: agents, live events, the wait estimate --------------------------
-    agents = Agents(
-        sessions, directory, profile=profile, clock=clock,
-        session_idle=timedelta(minutes=settings.console_session_idle_minutes),
-        presence_timeout=timedelta(seconds=settings.console_presence_timeout_seconds),
-    )
+    agents = make_agents(settings, sessions, directory, profile, clock)
     events = ConsoleEvents(store)
     estimator = WaitEstimator(
         sessions, agents, default_handle=timedelta(minutes=settings.callback_minutes_per_request),
