@@ -43,7 +43,9 @@ class Understander(Protocol):
 
 
 class TranscriptLog(Protocol):
-    async def record_many(self, conversation_key: str, lines: list, *, now: datetime | None = None) -> None: ...
+    async def record_many(
+        self, conversation_key: str, lines: list, *, now: datetime | None = None, turn: str | None = None
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -221,6 +223,7 @@ class DialogEngine:
         lines = [TranscriptLine("in", shown, inbound.message_id)]
         lines += [TranscriptLine("bot", r.text) for r in replies]
         try:
-            await self.transcript.record_many(key, lines, now=now)
+            # turn: a message processed again after a crash replaces its lines, not doubles them.
+            await self.transcript.record_many(key, lines, now=now, turn=inbound.message_id)
         except Exception:  # noqa: BLE001 - the transcript must never cost the subscriber a reply
             log.exception("could not record the transcript of %s", key)

@@ -90,7 +90,10 @@ class TranscriptMessage(Base):
     """Every message of a conversation, both ways. Secrets are stored redacted."""
 
     __tablename__ = "transcript_messages"
-    __table_args__ = (Index("ix_transcript_conversation", "conversation_key", "id"),)
+    __table_args__ = (
+        Index("ix_transcript_conversation", "conversation_key", "id"),
+        Index("ix_transcript_turn", "turn_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_key: Mapped[str] = mapped_column(String(200))
@@ -99,6 +102,10 @@ class TranscriptMessage(Base):
     text: Mapped[str] = mapped_column(Text)
     author: Mapped[str | None] = mapped_column(String(100))  # agent name for "agent"
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The engine turn that wrote the line (a digest of the conversation and the channel
+    # message id; None for agents' and system lines): a turn processed again after a
+    # crash replaces its first attempt's lines instead of adding them twice.
+    turn_key: Mapped[str | None] = mapped_column(String(32))
 
 
 class DeliveryReceipt(Base):

@@ -8,13 +8,14 @@ generic filter here could only guess.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -68,12 +69,23 @@ class Transcript:
         )
 
     async def record_many(
-        self, conversation_key: str, lines: Iterable[TranscriptLine], *, now: datetime | None = None
+        self,
+        conversation_key: str,
+        lines: Iterable[TranscriptLine],
+        *,
+        now: datetime | None = None,
+        turn: str | None = None,
     ) -> None:
         """Record a whole turn (the subscriber's message and the replies) at once:
-        either all of it is stored or none, and in the given order."""
+        either all of it is stored or none, and in the given order.
+
+        ``turn``: the channel message id the engine turn answered. Lines recorded again
+        for the same turn (the turn was processed again after its process died between
+        writing the lines and marking the message handled) replace the earlier ones: the
+        transcript keeps what the subscriber was last answered, once."""
         now = resolve_now(now, self._clock)
-        await self.write_rows([_row(conversation_key, line, now) for line in lines])
+        key = turn_key(conversation_key, turn)
+        await self.write_rows([_row(conversation_key, line, now, key) for line in lines])
 
     def now(self) -> datetime:
         return self._clock()
@@ -82,12 +94,17 @@ class Transcript:
         """Insert prepared rows (see ``_row``) in one transaction, in their order."""
         if not rows:
             return
+        turns = list(dict.fromkeys(row["turn_key"] for row in rows if row.get("turn_key")))
+        table = TranscriptMessage.__table__
         async with self._sessions() as session, session.begin():
+            connection = await session.connection()
+            if turns:
+                # A retried turn: its earlier attempt's lines go (same transaction).
+                await connection.execute(delete(table).where(table.c.turn_key.in_(turns)))
             # One Core INSERT executed for many rows (executemany: the ORM's bulk path
             # costs several times more CPU), never a multi-row VALUES: ids follow the
             # given order, and history() orders by id.
-            connection = await session.connection()
-            await connection.execute(insert(TranscriptMessage.__table__), rows)
+            await connection.execute(insert(table), rows)
 
     async def _write_isolating(self, rows: list[dict], set_aside: "deque[dict]") -> None:
         """Write ``rows`` in order; a row the database refuses (its data, not its
@@ -137,7 +154,15 @@ class Transcript:
         return entries
 
 
-def _row(conversation_key: str, line: TranscriptLine, now: datetime) -> dict:
+def turn_key(conversation_key: str, turn: str | None) -> str | None:
+    """The stored key of an engine turn: a digest, so any length of channel message id
+    fits, and one conversation's ids never meet another's."""
+    if not turn:
+        return None
+    return hashlib.blake2b(f"{conversation_key}\0{turn}".encode("utf-8"), digest_size=16).hexdigest()
+
+
+def _row(conversation_key: str, line: TranscriptLine, now: datetime, turn: str | None = None) -> dict:
     _checked(line)
     return {
         "conversation_key": conversation_key,
@@ -146,6 +171,7 @@ def _row(conversation_key: str, line: TranscriptLine, now: datetime) -> dict:
         "channel_message_id": fit(line.channel_message_id, 100),
         "author": fit(line.author, 100),
         "created_at": now,
+        "turn_key": turn,
     }
 
 
@@ -241,13 +267,22 @@ class BufferedTranscript:
         self.set_aside: deque[dict] = deque(maxlen=1000)
 
     async def record_many(
-        self, conversation_key: str, lines: Iterable[TranscriptLine], *, now: datetime | None = None
+        self,
+        conversation_key: str,
+        lines: Iterable[TranscriptLine],
+        *,
+        now: datetime | None = None,
+        turn: str | None = None,
     ) -> None:
         if self._closed:
-            await self._transcript.record_many(conversation_key, lines, now=now)
+            await self._transcript.record_many(conversation_key, lines, now=now, turn=turn)
             return
         now = resolve_now(now, self._transcript.now)
-        self._pending.extend(_row(conversation_key, line, now) for line in lines)
+        key = turn_key(conversation_key, turn)
+        if key is not None and any(row["turn_key"] == key for row in self._pending):
+            # The same turn again before its first attempt was written: one attempt's lines.
+            self._pending = [row for row in self._pending if row["turn_key"] != key]
+        self._pending.extend(_row(conversation_key, line, now, key) for line in lines)
         if len(self._pending) > self._max_pending:
             dropped = len(self._pending) - self._max_pending
             del self._pending[:dropped]
@@ -346,11 +381,16 @@ class LiveTranscript:
         self._handoffs = handoffs  # dispatcher.handoffs.HandoffQueue
 
     async def record_many(
-        self, conversation_key: str, lines: Iterable[TranscriptLine], *, now: datetime | None = None
+        self,
+        conversation_key: str,
+        lines: Iterable[TranscriptLine],
+        *,
+        now: datetime | None = None,
+        turn: str | None = None,
     ) -> None:
         lines = list(lines)
         now = resolve_now(now, self._inner.now)
-        await self._inner.record_many(conversation_key, lines, now=now)
+        await self._inner.record_many(conversation_key, lines, now=now, turn=turn)
         try:
             await self._announce(conversation_key, lines, now)
         except Exception:  # noqa: BLE001 - the transcript is stored; the live view catches up on refetch

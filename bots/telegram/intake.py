@@ -51,6 +51,9 @@ log = logging.getLogger(__name__)
 
 # Set in the dispatcher's workflow data when the caller already claimed the update.
 CLAIMED = "update_claimed"
+# Set when the caller retries a failed update (the durable inbox): the error goes back
+# to it instead of being swallowed, so the update is not marked done unanswered.
+RETRIED_ON_ERROR = "update_retried_on_error"
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,8 @@ def chat_key(update: Update) -> str:
 
 class UpdateGate(BaseMiddleware):
     """The dispatcher's outer middleware: one effect per update_id, and no exception
-    out of an update."""
+    out of an update — unless the caller retries failed updates (``RETRIED_ON_ERROR``:
+    the inbox), which then gets the error after it is logged."""
 
     def __init__(self, claim: Callable[[int], Awaitable[bool]]) -> None:
         self.claim = claim
@@ -124,6 +128,8 @@ class UpdateGate(BaseMiddleware):
                 describe_error(error),
                 "".join(traceback.format_tb(error.__traceback__)),
             )
+            if data.get(RETRIED_ON_ERROR):
+                raise
             return None
 
 
@@ -220,9 +226,12 @@ class UpdateIntake:
 
     async def process_recorded(self, item: InboxItem) -> None:
         """The inbox worker's handler: the recorded update through the dispatcher, here
-        and now (the row is done when this returns)."""
+        and now. The row is done when this returns; a failure (the handler raised or
+        timed out: say, Redis went away between the engine's apology and the send)
+        raises, and the inbox retries the update with a backoff. A retry of an update
+        that was answered is answered from the engine's record, not twice."""
         update = Update.model_validate(json.loads(item.payload), context={"bot": self.bot})
-        await self._process(update, claimed=True)
+        await self._process(update, claimed=True, raise_errors=True)
 
     async def _claim_quickly(self, update_id: int) -> bool:
         """Claim with a deadline: a slow or absent StateStore must not hold the webhook
@@ -273,7 +282,7 @@ class UpdateIntake:
         if cancelled:
             log.warning("Telegram: %d update(s) cancelled at shutdown", cancelled)
 
-    async def _process(self, update: Update, claimed: bool) -> None:
+    async def _process(self, update: Update, claimed: bool, *, raise_errors: bool = False) -> None:
         try:
             key = chat_key(update)
         except UpdateTypeLookupError:
@@ -281,8 +290,10 @@ class UpdateIntake:
         async with self.chat_locks.hold(key), self._slots:
             try:
                 await asyncio.wait_for(
-                    self.dispatcher.feed_update(self.bot, update, **{CLAIMED: claimed}),
+                    self.dispatcher.feed_update(self.bot, update, **{CLAIMED: claimed, RETRIED_ON_ERROR: raise_errors}),
                     self.limits.processing_timeout,
                 )
-            except Exception as error:  # noqa: BLE001 - logged, never raised into the loop
+            except Exception as error:  # noqa: BLE001 - logged; raised only to a caller that retries
                 log.error("Telegram update %s not processed: %s", update.update_id, describe_error(error))
+                if raise_errors:
+                    raise

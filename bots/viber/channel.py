@@ -213,9 +213,11 @@ class ViberChannel(Channel):
         return True
 
     async def _process_recorded(self, item: InboxItem) -> None:
-        """The inbox worker's handler: one recorded message, here and now (the row is
-        done when this returns)."""
-        await self._process(parse_callback(json.loads(item.payload)))
+        """The inbox worker's handler: one recorded message, here and now. The row is
+        done when this returns; a failure (say, Redis away before the engine's turn)
+        raises, and the inbox retries the message with a backoff instead of marking it
+        done unanswered. A retry of an answered message is answered from the engine's record."""
+        await self._process(parse_callback(json.loads(item.payload)), raise_errors=True)
 
     async def _claim_quickly(self, token: str) -> bool:
         """A slow StateStore must not hold the webhook answer; on failure the message is
@@ -226,12 +228,14 @@ class ViberChannel(Channel):
             log.warning("Viber message %s: de-duplication unavailable (%s)", token, type(error).__name__)
             return True
 
-    async def _process(self, callback: Callback) -> None:
+    async def _process(self, callback: Callback, *, raise_errors: bool = False) -> None:
         async with self._slots:
             try:
                 await asyncio.wait_for(self.converse(callback), self.processing_timeout)
-            except Exception as error:  # noqa: BLE001 - logged, never raised into the loop
+            except Exception as error:  # noqa: BLE001 - logged; raised only to a caller that retries
                 log.error("Viber message %s not processed: %s", callback.token, type(error).__name__)
+                if raise_errors:
+                    raise
 
     async def converse(self, callback: Callback) -> None:
         """One subscriber message through the engine; the replies back to the subscriber."""

@@ -138,14 +138,17 @@ class WhatsAppChannel(Channel):
         await self.intake.drain()
 
     async def _process_recorded(self, item: InboxItem) -> None:
-        """The inbox worker's handler: one recorded message, here and now (the row is
-        done when this returns; a failure is logged and the row is done too — one bad
-        message never blocks the subscriber's next ones)."""
+        """The inbox worker's handler: one recorded message, here and now. The row is
+        done when this returns; a failure (say, Redis away before the engine's turn) is
+        logged without the message and raised, and the inbox retries it with a backoff
+        (up to its attempts, then the row is set aside as failed) instead of marking it
+        done unanswered. A retry of an answered message is answered from the engine's record."""
         message = InboundMessage(**json.loads(item.payload))
         try:
             await asyncio.wait_for(self.process(message), self.intake.processing_timeout)
         except Exception as error:  # noqa: BLE001 - logged without the message
             log.error("WhatsApp message %s not processed: %s", message.message_sid, type(error).__name__)
+            raise
 
     async def record_status(self, form: Mapping[str, Any]) -> None:
         """A status callback (delivered / read / failed …) into the delivery receipts."""

@@ -208,3 +208,43 @@ async def test_durable_writer_does_not_hold_turns_during_an_outage(db_engine, db
         await connection.run_sync(TranscriptMessage.__table__.create)
     assert [e.text for e in await buffered.history("o")] == ["первый", "второй"]
     await buffered.close()
+
+
+# -- a turn processed again (its process died after the lines, before the dedup record) ----------
+async def test_a_retried_turn_replaces_its_first_attempts_lines(db_sessions):
+    transcript = Transcript(db_sessions)
+    await transcript.record_many("web:r", [TranscriptLine("in", "раз", "m1"), TranscriptLine("bot", "ответ")], now=NOW, turn="m1")
+    await transcript.record_many("web:r", [TranscriptLine("in", "два", "m2"), TranscriptLine("bot", "ответ 2")], now=NOW, turn="m2")
+    # The same message processed again (the other process): its answer replaces the first one.
+    await transcript.record_many(
+        "web:r", [TranscriptLine("in", "два", "m2"), TranscriptLine("bot", "ответ 2, снова"), TranscriptLine("bot", "ещё")],
+        now=NOW, turn="m2",
+    )
+    # The same message id in another conversation is another turn.
+    await transcript.record_many("web:s", [TranscriptLine("in", "два", "m2")], now=NOW, turn="m2")
+    # Lines without a turn (agents, notes) are never replaced.
+    await transcript.record("web:r", "agent", "Здравствуйте!", author="olga", now=NOW)
+    await transcript.record("web:r", "agent", "Здравствуйте!", author="olga", now=NOW)
+
+    assert [e.text for e in await transcript.history("web:r")] == [
+        "раз", "ответ", "два", "ответ 2, снова", "ещё", "Здравствуйте!", "Здравствуйте!",
+    ]
+    assert [e.text for e in await transcript.history("web:s")] == ["два"]
+
+
+async def test_buffered_retry_of_a_turn_is_recorded_once_in_and_across_batches(db_sessions):
+    from dispatcher.transcript import BufferedTranscript
+
+    buffered = BufferedTranscript(Transcript(db_sessions), flush_seconds=60, wait_for_write=False)
+    # Two attempts queued in one batch: the later one is kept.
+    await buffered.record_many("k", [TranscriptLine("in", "q1"), TranscriptLine("bot", "a1")], now=NOW, turn="1")
+    await buffered.record_many("k", [TranscriptLine("in", "q2")], now=NOW, turn="2")
+    await buffered.record_many("k", [TranscriptLine("in", "q1"), TranscriptLine("bot", "a1 again")], now=NOW, turn="1")
+    await buffered.flush()
+    assert [e.text for e in await buffered.history("k")] == ["q2", "q1", "a1 again"]
+    # And one in a later batch (what another process does after a crash).
+    other = BufferedTranscript(Transcript(db_sessions), flush_seconds=60)
+    await other.record_many("k", [TranscriptLine("in", "q2"), TranscriptLine("bot", "a2")], now=NOW, turn="2")
+    assert [e.text for e in await other.history("k")] == ["q1", "a1 again", "q2", "a2"]
+    await buffered.close()
+    await other.close()

@@ -5,6 +5,7 @@ outbox. On both databases where the database matters."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -114,3 +115,24 @@ async def test_a_reply_refused_for_a_passing_reason_is_delivered_once_from_the_o
     texts = [call.params["text"] for call in tg.api.calls_to("sendMessage")]
     assert len(texts) == 2 and texts[0] == texts[1]  # the refused try and the delivered one
     assert (await tg.container.outbox.counts()) == {"sent": 1}
+
+
+async def test_an_update_whose_handling_fails_is_retried_by_the_inbox_not_marked_done(tg_db):
+    """The combined fault run lost updates acknowledged around a Redis outage: a handler
+    error (the store away) was logged and swallowed, so the inbox marked the update done
+    and it was never answered. Now the inbox retries it."""
+    from tests.doubles.store_away import after_the_failure, away_once
+
+    tg_db.container.inbox._retry_seconds = 0.3  # the backoff, short for the test
+    failures = away_once(tg_db.container.store, "set_if_absent", "tg:group-note:")
+    group_id = -1001234567890
+    response = await tg_db.post(tg_db.updates.group_text("всем привет", group_id=group_id))
+    assert response.status_code == 200
+    counts = await after_the_failure(failures, tg_db.container.inbox, "telegram")
+    assert failures and tg_db.api.sent_texts(group_id) == []
+    assert counts == {"pending": 1}  # not done: retried
+
+    await asyncio.sleep(0.35)
+    await tg_db.channel.drain()
+    assert await tg_db.container.inbox.counts("telegram") == {"done": 1}
+    assert len(tg_db.api.sent_texts(group_id)) == 1  # the group is told once, after the retry

@@ -97,3 +97,22 @@ async def test_a_reply_refused_for_a_passing_reason_is_delivered_once_from_the_o
     await asyncio.sleep(1.5)
     calls = vb.api.sent(vb.user_id)
     assert len(calls) == 2 and calls[1]["text"] == refused[0]["text"]  # delivered once
+
+
+async def test_a_message_whose_handling_fails_is_retried_by_the_inbox_not_marked_done(vb):
+    """Redis away before the engine's turn (the subscriber's last message time could
+    not be kept): the message is retried, then answered once — never marked done unanswered."""
+    from tests.doubles.store_away import after_the_failure, away_once
+
+    vb.container.inbox._retry_seconds = 0.3  # the backoff, short for the test
+    failures = away_once(vb.container.store, "set", "viber:last-in:")
+    vb.api.user_replied(vb.user_id)
+    assert (await vb.post(vb.callbacks.text("Как оплатить?"))).status_code == 200
+    counts = await after_the_failure(failures, vb.container.inbox, "viber")
+    assert failures and vb.api.sent(vb.user_id) == []
+    assert counts == {"pending": 1}
+    await asyncio.sleep(0.35)
+    await vb.channel.drain()
+    assert await vb.container.inbox.counts("viber") == {"done": 1}
+    assert any("оплат" in text.lower() for text in texts_of(vb.api.sent(vb.user_id)))  # answered, once:
+    assert len(vb.api.sent(vb.user_id)) == len({m["text"] for m in vb.api.sent(vb.user_id)})

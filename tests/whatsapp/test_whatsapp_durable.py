@@ -68,3 +68,20 @@ async def test_a_reply_refused_for_a_passing_reason_is_delivered_once_from_the_o
     assert delivered >= 1
     await asyncio.sleep(1.5)
     assert len(wa.api.messages_to(SUBSCRIBER)) == delivered
+
+
+async def test_a_message_whose_handling_fails_is_retried_by_the_inbox_not_marked_done(wa):
+    """Redis away before the engine's turn (the 24-hour window could not be opened): the
+    message is retried, then answered once — never marked done unanswered."""
+    from tests.doubles.store_away import after_the_failure, away_once
+
+    wa.container.inbox._retry_seconds = 0.3  # the backoff, short for the test
+    failures = away_once(wa.container.store, "set", "wa:seen:")
+    assert (await wa.post("/webhooks/whatsapp", inbound_form(SUBSCRIBER, "Как оплатить?"))).status_code == 200
+    counts = await after_the_failure(failures, wa.container.inbox, "whatsapp")
+    assert failures and wa.api.messages_to(SUBSCRIBER) == []
+    assert counts == {"pending": 1}
+    await asyncio.sleep(0.35)
+    await wa.channel.drain()
+    assert await wa.container.inbox.counts("whatsapp") == {"done": 1}
+    assert len(wa.api.messages_to(SUBSCRIBER)) == 1  # the payment methods, once
