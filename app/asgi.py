@@ -337,11 +337,13 @@ def create_app(settings: Settings | None = None, *, container_factory: Container
 
     app.state.channels = {channel.name: channel for channel in channels}
     app.state.metrics_multiprocess = settings.prometheus_multiproc_dir is not None
+    # Channels first: Starlette tries routes in order, and a subscriber's message is the
+    # hot path (the console's thirty-odd routes were matched before it on every message).
+    for channel in channels:
+        for router in channel.routes():
+            app.include_router(router)
     app.include_router(health)
     app.include_router(metrics_router)
     for router in console_routers:  # the agent console: /api/agent/..., /console
         app.include_router(router)
-    for channel in channels:
-        for router in channel.routes():
-            app.include_router(router)
     return app

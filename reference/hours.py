@@ -71,6 +71,16 @@ class WeeklyHours:
 
     def describe(self) -> str:
         """Russian summary, e.g. «пн–пт 09:00–21:00, сб–вс 09:00–18:00»."""
+        # Computed once per schedule (it is immutable): every office-hours answer
+        # describes three or four of them.
+        try:
+            return self.__dict__["_described"]
+        except KeyError:
+            described = self._describe()
+            object.__setattr__(self, "_described", described)
+            return described
+
+    def _describe(self) -> str:
         if self.around_the_clock:
             return "круглосуточно"
         ru = ("пн", "вт", "ср", "чт", "пт", "сб", "вс")
