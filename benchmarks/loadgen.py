@@ -58,10 +58,17 @@ def _lua_string(value: str) -> str:
     )
 
 
-def wrk_script(path: str, tokens: list[str], bodies: list[str]) -> str:
+def wrk_script(path: str, tokens: list[str], bodies: list[str], *, pace_ms: int | None = None) -> str:
     """Request i goes to session i mod len(tokens) with body (i div len(tokens)) mod
     len(bodies): every session asks the questions in turn. ``done`` prints one JSON
-    line (times in µs) for the caller to parse."""
+    line (times in µs) for the caller to parse. ``pace_ms``: each connection waits
+    this long after an answer before its next request (wrk's ``delay`` hook)."""
+    # Uniform within ±50% of the pause: equal pauses would keep the connections in step,
+    # all 32 arriving at once every cycle (a burst, not a rate).
+    pacing = (
+        f"math.randomseed(20261130)\ndelay = function()\n  return math.floor({int(pace_ms)} * (0.5 + math.random()))\nend\n"
+        if pace_ms is not None else ""
+    )
     token_list = ",\n".join(_lua_string(token) for token in tokens)
     body_list = ",\n".join(_lua_string(body) for body in bodies)
     return f"""
@@ -79,7 +86,7 @@ request = function()
   return wrk.format("POST", {_lua_string(path)},
     {{["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. t}}, b)
 end
-done = function(summary, latency, requests)
+{pacing}done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
     'WRKJSON {{"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "max_us": %d, ' ..
@@ -98,11 +105,12 @@ def run_wrk(
     *,
     connections: int,
     seconds: float,
+    pace_ms: int | None = None,
 ) -> LoadResult:
     with tempfile.NamedTemporaryFile(
         "w", suffix=".lua", encoding="utf-8", delete=False
     ) as script:
-        script.write(wrk_script(path, tokens, bodies))
+        script.write(wrk_script(path, tokens, bodies, pace_ms=pace_ms))
     try:
         completed = subprocess.run(
             [wrk_path() or "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
@@ -225,4 +233,36 @@ async def closed_loop(
         )
     return await run_httpx(
         base_url, path, tokens, bodies, connections=connections, seconds=seconds
+    )
+
+
+async def paced(
+    base_url: str,
+    path: str,
+    tokens: list[str],
+    bodies: list[str],
+    *,
+    connections: int,
+    rate: float,
+    seconds: float,
+) -> LoadResult | None:
+    """About ``rate`` requests/s from wrk: each of ``connections`` waits between an
+    answer and its next request (a paced closed loop; None without wrk). A short
+    calibration run first measures what a cycle costs beyond the pause, so the pause
+    can be shortened to hit the rate. Not an open loop: while the server stalls, fewer
+    requests are sent — which is why the achieved rate is reported beside the latency —
+    but the generator costs the shared cores almost nothing, unlike the Python open
+    loop, whose own CPU delays the answers it times."""
+    if not wrk_path():
+        return None
+    cycle = connections / rate  # seconds between two requests of one connection
+    pause = max(0, round(cycle * 1000))
+    calibration = await asyncio.to_thread(
+        run_wrk, base_url, path, tokens, bodies, connections=connections, seconds=3, pace_ms=pause
+    )
+    if calibration.per_second > 0:
+        overhead = connections / calibration.per_second - pause / 1000  # the answer and wrk's own time
+        pause = max(0, round((cycle - overhead) * 1000))
+    return await asyncio.to_thread(
+        run_wrk, base_url, path, tokens, bodies, connections=connections, seconds=seconds, pace_ms=pause
     )

@@ -129,6 +129,17 @@ async def test_load_generators_drive_the_bare_echo(tmp_path, generator) -> None:
     assert missing.requests == 0 and missing.errors > 0
 
 
+async def test_paced_wrk_keeps_near_the_wanted_rate(tmp_path) -> None:
+    """The half-of-max figure: wrk pausing between answers lands near the rate asked
+    for (a bare echo answers in well under a millisecond, so the pause is the cycle)."""
+    if not loadgen.wrk_path():
+        pytest.skip("wrk is not installed (apt-get install -y wrk)")
+    async with http_bench.running_echo(tmp_path, workers=1) as (base_url, _, _, _):
+        result = await loadgen.paced(base_url, "/echo", ["a", "b"], scale_bench.bodies(), connections=4, rate=200, seconds=2)
+    assert result is not None and result.errors == 0
+    assert 120 <= result.per_second <= 260  # paced: far below the echo's thousands a second
+
+
 @pytest.mark.redis
 async def test_round_trip_counter_counts_network_sends_commands_and_sql(
     tmp_path,
