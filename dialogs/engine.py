@@ -44,7 +44,13 @@ class Understander(Protocol):
 
 class TranscriptLog(Protocol):
     async def record_many(
-        self, conversation_key: str, lines: list, *, now: datetime | None = None, turn: str | None = None
+        self,
+        conversation_key: str,
+        lines: list,
+        *,
+        now: datetime | None = None,
+        turn: str | None = None,
+        queued: bool | None = None,
     ) -> None: ...
 
 
@@ -147,7 +153,7 @@ class DialogEngine:
                 # (A «да» later answers the agent, never an offer the bot made before.)
                 conv.offer = None
                 gate.save(conv)
-                await self._record(key, inbound, [], secret=False, now=now)
+                await self._record(key, inbound, [], secret=False, now=now, queued=True)
                 return TurnResult(held_by_agent=True)
 
         form = self.forms.get(conv.active_form) if conv.active_form else None
@@ -174,7 +180,7 @@ class DialogEngine:
 
         conv.last_seen = now.timestamp()
         gate.save(conv)
-        await self._record(key, inbound, say.replies, secret=secret, now=now)
+        await self._record(key, inbound, say.replies, secret=secret, now=now, queued=conv.awaiting_agent)
         return TurnResult(replies=say.replies, inbound_was_secret=secret, intent=turn.intent)
 
     def _maybe_queued(self, gate: GateTurn) -> bool:
@@ -211,7 +217,12 @@ class DialogEngine:
             conv.misunderstood_in_row = 0
         memory.forget_unanswered_offer(conv, events)
 
-    async def _record(self, key: str, inbound: Inbound, replies: list[Reply], *, secret: bool, now: datetime) -> None:
+    async def _record(
+        self, key: str, inbound: Inbound, replies: list[Reply], *, secret: bool, now: datetime, queued: bool
+    ) -> None:
+        """``queued``: whether the conversation waits in (or is held from) the handoff
+        queue, as this turn knows it — a transcript that shows queued conversations to
+        agents live then needs no lookup of its own for the others."""
         if self.transcript is None:
             return
         if secret:
@@ -224,6 +235,6 @@ class DialogEngine:
         lines += [TranscriptLine("bot", r.text) for r in replies]
         try:
             # turn: a message processed again after a crash replaces its lines, not doubles them.
-            await self.transcript.record_many(key, lines, now=now, turn=inbound.message_id)
+            await self.transcript.record_many(key, lines, now=now, turn=inbound.message_id, queued=queued)
         except Exception:  # noqa: BLE001 - the transcript must never cost the subscriber a reply
             log.exception("could not record the transcript of %s", key)

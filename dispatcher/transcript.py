@@ -75,6 +75,7 @@ class Transcript:
         *,
         now: datetime | None = None,
         turn: str | None = None,
+        queued: bool | None = None,  # noqa: ARG002 - for LiveTranscript; nothing to announce here
     ) -> None:
         """Record a whole turn (the subscriber's message and the replies) at once:
         either all of it is stored or none, and in the given order.
@@ -273,6 +274,7 @@ class BufferedTranscript:
         *,
         now: datetime | None = None,
         turn: str | None = None,
+        queued: bool | None = None,  # noqa: ARG002 - for LiveTranscript; nothing to announce here
     ) -> None:
         if self._closed:
             await self._transcript.record_many(conversation_key, lines, now=now, turn=turn)
@@ -387,10 +389,16 @@ class LiveTranscript:
         *,
         now: datetime | None = None,
         turn: str | None = None,
+        queued: bool | None = None,
     ) -> None:
+        """``queued``: the caller's knowledge of whether the conversation is in the
+        handoff queue (the engine's turn knows it); False skips the lookup — one
+        StateStore round trip a turn for the conversations no agent sees. None: look."""
         lines = list(lines)
         now = resolve_now(now, self._inner.now)
         await self._inner.record_many(conversation_key, lines, now=now, turn=turn)
+        if queued is False:
+            return
         try:
             await self._announce(conversation_key, lines, now)
         except Exception:  # noqa: BLE001 - the transcript is stored; the live view catches up on refetch

@@ -248,3 +248,38 @@ async def test_buffered_retry_of_a_turn_is_recorded_once_in_and_across_batches(d
     assert [e.text for e in await other.history("k")] == ["q1", "a1 again", "q2", "a2"]
     await buffered.close()
     await other.close()
+
+
+# -- live lines for agents: no lookup for a conversation the turn knows is not queued ----------
+async def test_live_transcript_looks_up_the_queue_only_when_the_turn_does_not_know(db_sessions):
+    from dialogs.state.memory import MemoryStateStore
+    from dispatcher.live import ConsoleEvents
+    from dispatcher.transcript import LiveTranscript
+
+    class CountingStore(MemoryStateStore):
+        gets = 0
+        published: list = []
+
+        async def get(self, key):
+            CountingStore.gets += 1
+            return await super().get(key)
+
+        async def publish(self, topic, message):
+            CountingStore.published.append(message)
+
+    class Previews:
+        async def set_preview(self, conversation_key, text):
+            pass
+
+    store = CountingStore()
+    events = ConsoleEvents(store)
+    live = LiveTranscript(Transcript(db_sessions), events, Previews())
+    await events.mark_open("web:q", 7, "Уфа", "tech")
+
+    await live.record_many("web:n", [TranscriptLine("in", "вопрос")], now=NOW, queued=False)
+    assert CountingStore.gets == 0 and not CountingStore.published  # the turn knew: no round trip
+    await live.record_many("web:q", [TranscriptLine("in", "жду оператора")], now=NOW, queued=True)
+    assert CountingStore.gets == 1 and "жду оператора" in CountingStore.published[-1]
+    await live.record_many("web:q", [TranscriptLine("agent", "Здравствуйте")], now=NOW)  # the console: unknown
+    assert CountingStore.gets == 2 and len(CountingStore.published) == 2
+    assert [e.text for e in await live.history("web:n")] == ["вопрос"]  # recorded all the same
