@@ -26,12 +26,14 @@ import uuid
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, Security, WebSocket, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from fastapi.responses import FileResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from bots.channel import running_channel
-from bots.jsonbody import SafeJsonRoute
+from bots.jsonbody import MalformedJson, SafeJsonRoute, parse_json
 from bots.webchat.channel import WebchatChannel
 from bots.webchat.live import CHANNEL, topic_for
 from bots.webchat.desk import SupportDesk, desk_of
@@ -80,12 +82,26 @@ async def _valid_token(
     response: Response,
     credentials: HTTPAuthorizationCredentials | None = Security(_bearer),
 ) -> TokenCheck:
-    # The channel straight from the app, not as a sub-dependency: each dependency costs
-    # FastAPI's resolver a few per cent of a message's CPU (benchmarks, part 4 profile).
+    check = await _checked_token(request, None if credentials is None else credentials.credentials)
+    if check.fresh_token:
+        # The sliding idle window: the client keeps this token instead of its own.
+        response.headers[TOKEN_HEADER] = check.fresh_token
+    return check
+
+
+def _bearer_token(request: Request) -> str | None:
+    """What ``HTTPBearer(auto_error=False)`` reads, for the route that skips FastAPI's
+    dependencies: the token of ``Authorization: Bearer <token>``, else None."""
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    return token if scheme.lower() == "bearer" and token else None
+
+
+async def _checked_token(request: Request, token: str | None) -> TokenCheck:
+    """The session of ``token`` (401 / 503 as HTTPException otherwise)."""
     channel: WebchatChannel = running_channel(request, CHANNEL)
-    if credentials is None:
+    if token is None:
         raise _unauthorized("missing_token", "Send 'Authorization: Bearer <token>' from POST /api/webchat/sessions.")
-    check = channel.signer.check(credentials.credentials)
+    check = channel.signer.check(token)
     if check.problem == "expired":
         raise _unauthorized("token_expired", "The session has expired; create a new session.")
     if check.session_id is None:
@@ -98,9 +114,6 @@ async def _valid_token(
         # apology; reading the history or ending waits until an ended chat can be told apart.
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail={"code": "unavailable", "message": "Retry shortly."},
                             headers={"Retry-After": "5"})
-    if check.fresh_token:
-        # The sliding idle window: the client keeps this token instead of its own.
-        response.headers[TOKEN_HEADER] = check.fresh_token
     return check
 
 
@@ -131,20 +144,64 @@ async def end_session(check: TokenCheck = Depends(_valid_token), channel: Webcha
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+def _is_json(content_type: str | None) -> bool:
+    """FastAPI's rule for reading a body as JSON: no content type, ``application/json``
+    or ``application/*+json``."""
+    if not content_type:
+        return True
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+async def _message_of(request: Request) -> MessageIn:
+    """The body as a ``MessageIn``, read as FastAPI reads a body parameter, with
+    FastAPI's own ``RequestValidationError`` for what is wrong — so the answers are the
+    app's usual 400 ``malformed_json`` and 422 ``validation_error``."""
+    body = await request.body()
+    data: object = body  # not JSON by its content type: validated as it is (a 422)
+    if _is_json(request.headers.get("content-type")):
+        if not body:
+            raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}])
+        try:
+            data = parse_json(body)
+        except MalformedJson as error:
+            raise RequestValidationError(
+                [{"type": "json_invalid", "loc": ("body", error.pos), "msg": "JSON decode error", "input": {},
+                  "ctx": {"error": error.msg}}]
+            ) from None  # fmt: skip
+    try:
+        return MessageIn.model_validate(data)
+    except ValidationError as error:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)]
+        ) from None
+
+
 @api.post(
     "/messages",
     response_model=MessagesOut,
     response_model_exclude_none=True,  # a bot's reply has no "author"
     responses={401: {"description": "Missing or invalid token"}, 413: {"description": "Body too large"}},
+    # The body and the token are read in the function (see below); the schema says what
+    # FastAPI would have said for a ``MessageIn`` body parameter and the bearer token.
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": MessageIn.model_json_schema()}}},
+        "security": [{"HTTPBearer": []}],
+    },
 )
-async def post_message(message: MessageIn, request: Request, check: TokenCheck = Depends(_valid_token)) -> Response:
+async def post_message(request: Request) -> Response:
     """Send what the subscriber typed (`text`) or the button they pressed (`payload`); get the bot's replies.
 
     While an agent holds the conversation, `replies` is empty, `held_by_agent` is true,
     and the agent's answers arrive over the WebSocket.
     """
+    # The hot path of the whole service: no FastAPI dependencies or body parameter —
+    # resolving them was 15% of a message's CPU (benchmarks, part 4 profile). The token
+    # is checked first, as a dependency would be (401 before 422).
+    check = await _checked_token(request, _bearer_token(request))
+    message = await _message_of(request)
     channel: WebchatChannel = running_channel(request, CHANNEL)
-    session_id: str = check.session_id  # type: ignore[assignment]  # _valid_token refuses None
+    session_id: str = check.session_id  # type: ignore[assignment]  # _checked_token refuses None
     inbound = Inbound(
         channel=CHANNEL,
         user_id=session_id,
@@ -158,7 +215,10 @@ async def post_message(message: MessageIn, request: Request, check: TokenCheck =
     # Serialised by pydantic at once: returning the model would have FastAPI dump it,
     # validate it again against ``response_model`` and encode it (~17 µs more a message);
     # ``response_model`` stays for the OpenAPI schema.
-    return Response(MessagesOut.of(result).model_dump_json(exclude_none=True), media_type="application/json")
+    response = Response(MessagesOut.of(result).model_dump_json(exclude_none=True), media_type="application/json")
+    if check.fresh_token:
+        response.headers[TOKEN_HEADER] = check.fresh_token  # the sliding idle window (see _valid_token)
+    return response
 
 
 @api.get("/history", response_model=HistoryOut, responses={401: {"description": "Missing or invalid token"}})
