@@ -47,7 +47,11 @@ _CENT = Decimal("0.01")
 _COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 COPY_NULL = "\\N"
-COPY_FIELDS = 10  # the staging table's columns (importer.STAGING_COLUMNS)
+# The importer's staging table, in the order of the COPY text made here.
+STAGING_COLUMNS = (
+    "number", "password_hash", "phone", "email", "city", "tariff", "monthly_fee", "balance", "status", "next_charge_date"
+)  # fmt: skip
+COPY_FIELDS = len(STAGING_COLUMNS)
 
 
 @dataclass
