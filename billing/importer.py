@@ -41,7 +41,7 @@ from billing.subscriber_file import (
     optional_columns,
     read_subscriber_file,
 )
-from billing.subscriber_scan import RESTART, STAGING_COLUMNS, SubscriberScan, Tally
+from billing.subscriber_scan import COPY_NULL, RESTART, STAGING_COLUMNS, SubscriberScan, Tally
 
 __all__ = ["ImportReport", "SubscriberImportError", "check_subscribers", "import_subscribers", "write_subscribers"]
 
@@ -167,10 +167,10 @@ async def _import_streaming(
                     else:
                         yield chunk.copy
 
-        await raw.copy_to_table("import_accounts", source=checked_parts(), columns=STAGING_COLUMNS, format="text")
+        await raw.copy_to_table("import_accounts", source=checked_parts(), columns=STAGING_COLUMNS, format="text", null=COPY_NULL)
         if restarted:
             await raw.execute("TRUNCATE import_accounts")
-            await raw.copy_to_table("import_accounts", source=_aiter(again), columns=STAGING_COLUMNS, format="text")
+            await raw.copy_to_table("import_accounts", source=_aiter(again), columns=STAGING_COLUMNS, format="text", null=COPY_NULL)
         validated = time.perf_counter()
         tally.raise_if_errors()
 

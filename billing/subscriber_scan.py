@@ -44,9 +44,12 @@ _PLAIN_MONEY = re.compile(r"-?[0-9]{1,10}(?:\.[0-9]{1,2})?")  # < 1e10, at most 
 _WHITESPACE = re.compile(r"\s")  # the same characters as str.isspace()
 _CENT = Decimal("0.01")
 # COPY text format: these characters must be escaped inside a value.
-_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-COPY_NULL = "\\N"
+# NULL is the empty string (COPY … NULL ''), not \N: no value we copy can be empty
+# (account, phone, city, tariff, amounts, status are checked non-empty; an empty
+# email, date or hash means NULL), and a backslash-free NULL lets a whole part be
+# checked for values that need escaping in one pass (see _copy_text).
+COPY_NULL = ""
 # The importer's staging table, in the order of the COPY text made here.
 STAGING_COLUMNS = (
     "number", "password_hash", "phone", "email", "city", "tariff", "monthly_fee", "balance", "status", "next_charge_date"
@@ -102,7 +105,8 @@ class _FastRows:
 
     def __call__(self, cells: list[str]) -> tuple | None:
         """(account, password_hash, phone, email, city, tariff, monthly_fee, balance,
-        status, next_charge_date) as COPY-ready strings (None for NULL)."""
+        status, next_charge_date) as strings in the staging table's order, "" for
+        NULL — joined by tabs, a COPY text line once _copy_text checked it."""
         account = cells[self.account]
         if not _ACCOUNT.fullmatch(account):
             return None
@@ -130,11 +134,9 @@ class _FastRows:
         if city is False or tariff is False or status is False or not fee_ok or not _PLAIN_MONEY.fullmatch(balance):
             return None
         email = cells[self.email] if self.email is not None else ""
-        if not email:
-            email = None
-        elif len(email) > 200 or "@" not in email or _WHITESPACE.search(email):
+        if email and (len(email) > 200 or "@" not in email or _WHITESPACE.search(email)):
             return None  # (no whitespace: strip() would change nothing)
-        next_charge = None
+        next_charge = ""
         if self.next_charge is not None and (raw := cells[self.next_charge]):
             next_charge = self._cached(self._dates, raw, self._date)
             if next_charge is False:
@@ -184,26 +186,34 @@ def _row_from_fast(line: int, fields: tuple) -> SubscriberRow:
         monthly_fee=Decimal(fee).quantize(_CENT),
         balance=Decimal(balance).quantize(_CENT),
         status=status,
-        email=email,
+        email=email or None,
         next_charge_date=date.fromisoformat(next_charge) if next_charge else None,
         password_hash=password_hash,
     )
 
 
-def copy_fields(row: SubscriberRow) -> tuple:
-    """A row parsed the slow way, as the fast path's strings."""
-    return (
+def copy_line(row: SubscriberRow) -> str:
+    """A row parsed the slow way, as a COPY text line (every value escaped)."""
+    values = (
         row.account, row.password_hash, row.phone, row.email, row.city, row.tariff, str(row.monthly_fee),
         str(row.balance), row.status, row.next_charge_date.isoformat() if row.next_charge_date else None,
     )  # fmt: skip
+    return "\t".join(COPY_NULL if value is None else value.translate(_COPY_ESCAPES) for value in values)
 
 
-def copy_line(fields: tuple) -> str:
-    line = "\t".join(COPY_NULL if value is None else value for value in fields)
-    if line.count("\t") != COPY_FIELDS - 1 or _COPY_SPECIAL.search(line.replace("\t", "").replace(COPY_NULL, "")):
-        # Rare: a value holds a tab, newline or backslash — escape value by value.
-        line = "\t".join(COPY_NULL if value is None else value.translate(_COPY_ESCAPES) for value in fields)
-    return line
+def _copy_text(fast: list[tuple]) -> str:
+    """COPY text lines of fast-path rows. Their values hardly ever hold a tab,
+    newline or backslash (a PBKDF2 salt or a tariff may): the joined text is checked
+    once, and only a part with such a value is escaped value by value."""
+    if not fast:
+        return ""
+    text = "\n".join(map("\t".join, fast)) + "\n"
+    if (
+        "\\" in text or "\r" in text
+        or text.count("\n") != len(fast) or text.count("\t") != len(fast) * (COPY_FIELDS - 1)
+    ):  # fmt: skip
+        text = "".join("\t".join(value.translate(_COPY_ESCAPES) for value in fields) + "\n" for fields in fast)
+    return text
 
 
 def scan_rows(numbered: Iterable[tuple[int, list[str]]], rules: RowRules) -> ScannedChunk:
@@ -213,7 +223,8 @@ def scan_rows(numbered: Iterable[tuple[int, list[str]]], rules: RowRules) -> Sca
     width = len(rules.columns)
     columns = rules.columns.items()
     errors, accounts, lines, special, rows = chunk.errors, chunk.accounts, chunk.lines, chunk.special, chunk.rows
-    copy: list[str] = []
+    fast_copy: list[tuple] = []  # fast-path rows, made into COPY text at the end
+    slow_copy: list[str] = []
     for line, cells in numbered:
         if len(cells) != width:
             errors.append(f"line {line}: expected {width} fields, found {len(cells)}")
@@ -223,7 +234,7 @@ def scan_rows(numbered: Iterable[tuple[int, list[str]]], rules: RowRules) -> Sca
             accounts.append(fields[0])
             lines.append(line)
             if rules.want_copy:
-                copy.append(copy_line(fields))
+                fast_copy.append(fields)
             if rows is not None:
                 rows.append(_row_from_fast(line, fields))
             continue
@@ -236,12 +247,11 @@ def scan_rows(numbered: Iterable[tuple[int, list[str]]], rules: RowRules) -> Sca
         if needs_more_than_copy(row):
             special.append(row)
         if rules.want_copy and row.password is None:  # a plain password is copied once hashed
-            copy.append(copy_line(copy_fields(row)))
+            slow_copy.append(copy_line(row) + "\n")
         if rows is not None:
             rows.append(row)
-    if copy:
-        copy.append("")
-        chunk.copy = "\n".join(copy).encode("utf-8")
+    if fast_copy or slow_copy:
+        chunk.copy = (_copy_text(fast_copy) + "".join(slow_copy)).encode("utf-8")
     return chunk
 
 
@@ -304,17 +314,32 @@ class Tally:
         self.rows: list[SubscriberRow] = []
         self.special: list[SubscriberRow] = []
         self.count = 0
-        self._first_line_of: dict[str, int] = {}
+        self._seen: set[str] = set()  # the accounts so far, while none repeats
+        self._parts: list[tuple[list[str], list[int]]] = []  # (accounts, lines) of those chunks
+        self._first_line_of: dict[str, int] | None = None  # once one repeats: line by line
 
     def add(self, chunk: ScannedChunk) -> bool:
         """False when the file has a problem so far (nothing will be written)."""
         errors = self.errors
         errors.extend(chunk.errors)
-        first_line_of = self._first_line_of
-        for account, line in zip(chunk.accounts, chunk.lines):
-            first = first_line_of.setdefault(account, line)
-            if first != line:
-                errors.append(f"line {line}: account {account} already appears on line {first}")
+        if self._first_line_of is None:
+            seen = self._seen
+            before = len(seen)
+            seen.update(chunk.accounts)  # a set, at C speed: the common case
+            if len(seen) - before == len(chunk.accounts):
+                self._parts.append((chunk.accounts, chunk.lines))
+            else:
+                # A repeated account: which lines, a map of every account so far says.
+                self._first_line_of = {}
+                for accounts, lines in self._parts:
+                    self._first_line_of.update(zip(accounts, lines))
+                self._seen, self._parts = set(), []
+        if self._first_line_of is not None:
+            first_line_of = self._first_line_of
+            for account, line in zip(chunk.accounts, chunk.lines):
+                first = first_line_of.setdefault(account, line)
+                if first != line:
+                    errors.append(f"line {line}: account {account} already appears on line {first}")
         if errors:
             return False  # nothing will be written: only the problems matter now
         self.count += len(chunk.accounts)
