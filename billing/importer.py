@@ -1,6 +1,7 @@
-"""Import subscribers from a CSV file: validate everything (in worker processes for a
-large file), then upsert by account number in one transaction, writing only rows that
-differ from the database. A file with any bad row imports nothing.
+"""Import subscribers from a CSV file: validate everything (worker processes each read
+and check their own part of a large file: billing/subscriber_scan.py), then upsert by
+account number in one transaction, writing only rows that differ from the database. A
+file with any bad row imports nothing.
 
 Hashes the provider's billing keeps (``password_hash``: argon2, bcrypt, PBKDF2) are
 imported as they are — the nightly sync of 750k accounts hashes nothing. Plain
@@ -9,9 +10,11 @@ passwords are hashed before the transaction opens, in a process pool over every 
 ``profile=BULK`` for large files: those hashes are upgraded to the standard profile at
 each subscriber's first login (see billing/passwords.py).
 
-PostgreSQL loads through a binary COPY into a temporary table and one
-``INSERT … ON CONFLICT … WHERE … IS DISTINCT FROM`` upsert; other databases read the
-current rows in chunks and write the new and the changed ones.
+PostgreSQL loads through COPY into a temporary table — started while the workers
+still validate, fed each part's COPY text as it is checked, and rolled back if any
+part has a problem — and one ``INSERT … ON CONFLICT … WHERE … IS DISTINCT FROM``
+upsert; other databases read the current rows in chunks and write the new and the
+changed ones.
 """
 
 from __future__ import annotations
