@@ -5,7 +5,8 @@ file with any bad row imports nothing.
 
 Hashes the provider's billing keeps (``password_hash``: argon2, bcrypt, PBKDF2) are
 imported as they are — the nightly sync of 750k accounts hashes nothing. Plain
-passwords are hashed before the transaction opens, in a process pool over every core
+passwords are hashed before the upsert (on PostgreSQL after the COPY, in the
+transaction, which then holds only its staging table), in a process pool over every core
 (argon2 is slow on purpose), reporting progress every ``progress_every`` rows; pick
 ``profile=BULK`` for large files: those hashes are upgraded to the standard profile at
 each subscriber's first login (see billing/passwords.py).
@@ -22,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from contextlib import aclosing
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -160,20 +162,25 @@ async def _import_streaming(
 
         async def checked_parts():
             nonlocal restarted
-            async for chunk in scan.achunks():
-                if chunk is RESTART:
-                    restarted = True
-                    tally.reset()
-                elif tally.add(chunk) and chunk.copy:
-                    if restarted:
-                        again.append(chunk.copy)
-                    else:
-                        yield chunk.copy
+            async with aclosing(scan.achunks()) as chunks:  # stops the workers if the COPY fails
+                async for chunk in chunks:
+                    if chunk is RESTART:
+                        restarted = True
+                        tally.reset()
+                    elif tally.add(chunk) and chunk.copy:
+                        if restarted:
+                            again.append(chunk.copy)
+                        else:
+                            yield chunk.copy
 
-        await raw.copy_to_table("import_accounts", source=checked_parts(), columns=STAGING_COLUMNS, format="text", null=COPY_NULL)
+        parts = checked_parts()
+        try:
+            await raw.copy_to_table("import_accounts", source=parts, **COPY_TEXT)
+        finally:
+            await parts.aclose()
         if restarted:
             await raw.execute("TRUNCATE import_accounts")
-            await raw.copy_to_table("import_accounts", source=_aiter(again), columns=STAGING_COLUMNS, format="text", null=COPY_NULL)
+            await raw.copy_to_table("import_accounts", source=_aiter(again), **COPY_TEXT)
         validated = time.perf_counter()
         tally.raise_if_errors()
 
@@ -197,6 +204,9 @@ async def _import_streaming(
         trust_payments=granted,
         seconds=time.perf_counter() - validated,
     )
+
+
+COPY_TEXT = {"columns": STAGING_COLUMNS, "format": "text", "null": COPY_NULL}  # what subscriber_scan makes
 
 
 async def _aiter(items):

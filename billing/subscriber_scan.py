@@ -28,7 +28,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from billing.csv_ranges import ByteRange, SplitFile, read_range, split_lines
+from billing.csv_ranges import ByteRange, read_range, split_lines
 from billing.passwords import KNOWN_HASH
 from billing.phone_check import is_valid_plus7
 from billing.subscriber_file import (
