@@ -274,3 +274,16 @@ async def test_parts_with_every_kind_of_row_import_alike(db_sessions, directory,
 
 def test_a_chunk_without_rows_is_empty():
     assert ScannedChunk().copy == b"" and not ScannedChunk().unsafe
+
+
+async def test_dry_run_reads_parts_too(db_sessions, directory, tmp_path, small_ranges):
+    from billing.importer import check_subscribers
+
+    rows = [good_row(i) for i in range(50)]
+    rows[12] = good_row(12, tariff='"Домашний\n100"')  # read again in one piece
+    assert await check_subscribers(db_sessions, directory, write(tmp_path, file_of(rows)), workers=2) == 50
+    rows[40] = good_row(40, password_hash="")  # no password for a new account
+    with pytest.raises(SubscriberImportError) as caught:
+        await check_subscribers(db_sessions, directory, write(tmp_path, file_of(rows), "b.csv"), workers=2)
+    assert caught.value.errors == ["line 43: password is empty, and account 4000040 is new"]
+    assert await count(db_sessions, Account) == 0
