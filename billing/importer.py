@@ -1,17 +1,21 @@
-"""Import subscribers from a CSV file: validate everything (in worker processes for a
-large file), then upsert by account number in one transaction, writing only rows that
-differ from the database. A file with any bad row imports nothing.
+"""Import subscribers from a CSV file: validate everything (worker processes each read
+and check their own part of a large file: billing/subscriber_scan.py), then upsert by
+account number in one transaction, writing only rows that differ from the database. A
+file with any bad row imports nothing.
 
 Hashes the provider's billing keeps (``password_hash``: argon2, bcrypt, PBKDF2) are
 imported as they are — the nightly sync of 750k accounts hashes nothing. Plain
-passwords are hashed before the transaction opens, in a process pool over every core
+passwords are hashed before the upsert (on PostgreSQL after the COPY, in the
+transaction, which then holds only its staging table), in a process pool over every core
 (argon2 is slow on purpose), reporting progress every ``progress_every`` rows; pick
 ``profile=BULK`` for large files: those hashes are upgraded to the standard profile at
 each subscriber's first login (see billing/passwords.py).
 
-PostgreSQL loads through a binary COPY into a temporary table and one
-``INSERT … ON CONFLICT … WHERE … IS DISTINCT FROM`` upsert; other databases read the
-current rows in chunks and write the new and the changed ones.
+PostgreSQL loads through COPY into a temporary table — started while the workers
+still validate, fed each part's COPY text as it is checked, and rolled back if any
+part has a problem — and one ``INSERT … ON CONFLICT … WHERE … IS DISTINCT FROM``
+upsert; other databases read the current rows in chunks and write the new and the
+changed ones.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from contextlib import aclosing
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -38,8 +43,10 @@ from billing.subscriber_file import (
     SubscriberFile,
     SubscriberImportError,
     SubscriberRow,
+    optional_columns,
     read_subscriber_file,
 )
+from billing.subscriber_scan import COPY_NULL, RESTART, STAGING_COLUMNS, SubscriberScan, Tally
 
 __all__ = ["ImportReport", "SubscriberImportError", "check_subscribers", "import_subscribers", "write_subscribers"]
 
@@ -79,6 +86,18 @@ async def import_subscribers(
     ``progress(done, total)`` is called every ``progress_every`` rows and at the end
     of the hashing; the database write follows in one transaction.
     """
+    if await _dialect(sessions) == "postgresql":
+        return await _import_streaming(
+            sessions,
+            directory,
+            path,
+            progress=progress,
+            every=max(1, progress_every),
+            profile=profile,
+            workers=workers,
+            trust_policy=trust_policy,
+            now=now or datetime.now(timezone.utc),
+        )
     subscribers = await asyncio.to_thread(read_subscriber_file, path, directory, processes=workers)
     return await write_subscribers(
         sessions,
@@ -98,9 +117,101 @@ async def check_subscribers(
 ) -> int:
     """``--dry-run``: everything ``import_subscribers`` checks, nothing written.
     Returns the number of rows; raises SubscriberImportError."""
-    subscribers = await asyncio.to_thread(read_subscriber_file, path, directory, processes=workers)
-    await _check_new_accounts_have_passwords(sessions, subscribers.rows)
-    return len(subscribers.rows)
+    scan = await asyncio.to_thread(SubscriberScan, path, directory, processes=workers, want_copy=False)
+    tally = Tally()
+    for chunk in await asyncio.to_thread(list, scan.chunks()):
+        if chunk is RESTART:
+            tally.reset()
+        else:
+            tally.add(chunk)
+    tally.raise_if_errors()
+    await _check_new_accounts_have_passwords(sessions, tally.special)
+    return tally.count
+
+
+async def _dialect(sessions: async_sessionmaker[AsyncSession]) -> str:
+    async with sessions() as session:
+        return session.bind.dialect.name
+
+
+async def _import_streaming(
+    sessions: async_sessionmaker[AsyncSession],
+    directory: Directory,
+    path: Path | str,
+    *,
+    progress: Progress | None,
+    every: int,
+    profile: HashProfile,
+    workers: int | None,
+    trust_policy: TrustPolicy,
+    now: datetime,
+) -> ImportReport:
+    """PostgreSQL: the COPY into the staging table runs while the workers still
+    validate — each part of the file is sent as soon as it is checked, as the COPY
+    text the worker made. A problem anywhere stops the sending; the transaction
+    then rolls back, so a file with a bad row still writes nothing. ``seconds`` in
+    the report counts from the end of the validation (what the write adds to it)."""
+    scan = await asyncio.to_thread(SubscriberScan, path, directory, processes=workers)
+    async with sessions() as session, session.begin():
+        raw = await _create_staging(session)
+        tally = Tally()
+        # After a RESTART (the file read again in one piece, see SubscriberScan) the
+        # staging table holds void rows: the parts are kept and copied afresh.
+        again: list[bytes] = []
+        restarted = False
+
+        async def checked_parts():
+            nonlocal restarted
+            async with aclosing(scan.achunks()) as chunks:  # stops the workers if the COPY fails
+                async for chunk in chunks:
+                    if chunk is RESTART:
+                        restarted = True
+                        tally.reset()
+                    elif tally.add(chunk) and chunk.copy:
+                        if restarted:
+                            again.append(chunk.copy)
+                        else:
+                            yield chunk.copy
+
+        parts = checked_parts()
+        try:
+            await raw.copy_to_table("import_accounts", source=parts, **COPY_TEXT)
+        finally:
+            await parts.aclose()
+        if restarted:
+            await raw.execute("TRUNCATE import_accounts")
+            await raw.copy_to_table("import_accounts", source=_aiter(again), **COPY_TEXT)
+        validated = time.perf_counter()
+        tally.raise_if_errors()
+
+        special = tally.special
+        await _check_new_accounts_have_passwords(sessions, special)
+        plain = [row for row in special if row.password is not None]
+        hashes = await _hash_passwords(plain, profile, workers, progress, every, already_done=tally.count - len(plain))
+        if plain:
+            await raw.copy_records_to_table(
+                "import_accounts", columns=STAGING_COLUMNS, records=(_staging_record(r, h) for r, h in zip(plain, hashes))
+            )
+        created, updated = await _merge_staging(raw, optional_columns(scan.rules.columns), now)
+        trusted = [row for row in special if row.trust_payment_used_at is not None]
+        ids = await _ids_of(session, [row.account for row in trusted])
+        granted = await _record_trust_payments(session, directory, trusted, ids, trust_policy)
+    return ImportReport(
+        rows=tally.count,
+        created=created,
+        updated=updated,
+        unchanged=tally.count - created - updated,
+        trust_payments=granted,
+        seconds=time.perf_counter() - validated,
+    )
+
+
+COPY_TEXT = {"columns": STAGING_COLUMNS, "format": "text", "null": COPY_NULL}  # what subscriber_scan makes
+
+
+async def _aiter(items):
+    for item in items:
+        yield item
 
 
 async def write_subscribers(
@@ -217,9 +328,6 @@ async def _upsert_in_chunks(
     return len(new), len(changed), ids
 
 
-STAGING_COLUMNS = (
-    "number", "password_hash", "phone", "email", "city", "tariff", "monthly_fee", "balance", "status", "next_charge_date"
-)
 
 
 async def _upsert_by_copy(
@@ -229,9 +337,26 @@ async def _upsert_by_copy(
     optional: frozenset[str],
     now: datetime,
 ) -> tuple[int, int, dict[str, int]]:
-    """PostgreSQL: COPY every row into a temporary staging table (asyncpg's binary
-    COPY, the fastest way in), then one INSERT … ON CONFLICT that writes only rows
-    that differ from what the table holds."""
+    """PostgreSQL, for rows already in memory: COPY them into the staging table, then
+    the one upsert (see _merge_staging)."""
+    raw = await _create_staging(session)
+    await raw.copy_records_to_table(
+        "import_accounts", columns=STAGING_COLUMNS, records=(_staging_record(r, h) for r, h in zip(rows, hashes))
+    )
+    created, updated = await _merge_staging(raw, optional, now)
+    with_trust = [row.account for row in rows if row.trust_payment_used_at is not None]
+    ids = await _ids_of(session, with_trust)
+    return created, updated, ids
+
+
+def _staging_record(row: SubscriberRow, password_hash: str | None) -> tuple:
+    r = row
+    return (r.account, password_hash, r.phone, r.email, r.city, r.tariff, r.monthly_fee, r.balance, r.status, r.next_charge_date)
+
+
+async def _create_staging(session: AsyncSession):
+    """A temporary staging table (asyncpg's COPY is the fastest way in); returns the
+    raw asyncpg connection of the session's transaction."""
     # Through SQLAlchemy first, so the statement opens the session's transaction
     # (ON COMMIT DROP would drop the table at once in autocommit); the raw asyncpg
     # connection then works inside that same transaction.
@@ -244,20 +369,18 @@ async def _upsert_by_copy(
         )
     )
     connection = await session.connection()
-    raw = (await connection.get_raw_connection()).driver_connection  # the asyncpg connection
-    await raw.copy_records_to_table(
-        "import_accounts",
-        columns=STAGING_COLUMNS,
-        records=(
-            (r.account, h, r.phone, r.email, r.city, r.tariff, r.monthly_fee, r.balance, r.status, r.next_charge_date)
-            for r, h in zip(rows, hashes)
-        ),
-    )
+    return (await connection.get_raw_connection()).driver_connection  # the asyncpg connection
+
+
+async def _merge_staging(raw, optional: frozenset[str], now: datetime) -> tuple[int, int]:
+    """One INSERT … ON CONFLICT that writes only rows that differ from what the table
+    holds; returns (created, updated), counted in the database (not a row each back)."""
     columns = _written_columns(optional)
     assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns)
     theirs = ", ".join(f"accounts.{c}" for c in columns)
     ours = ", ".join(f"EXCLUDED.{c}" for c in columns)
-    result = await raw.fetch(
+    record = await raw.fetchrow(
+        "WITH written AS ("
         "INSERT INTO accounts (number, password_hash, phone, email, city, tariff, monthly_fee, balance, status,"
         " next_charge_date, created_at, updated_at)"
         # NOT NULL is checked on the proposed row before the conflict: a row that
@@ -269,13 +392,12 @@ async def _upsert_by_copy(
         " updated_at = EXCLUDED.updated_at"
         f" WHERE ({theirs}, accounts.password_hash) IS DISTINCT FROM"
         f" ({ours}, COALESCE(NULLIF(EXCLUDED.password_hash, ''), accounts.password_hash))"
-        " RETURNING (xmax = 0) AS inserted",
+        " RETURNING (xmax = 0) AS inserted)"
+        " SELECT count(*) FILTER (WHERE inserted) AS created, count(*) FILTER (WHERE NOT inserted) AS updated"
+        " FROM written",
         now,
     )
-    created = sum(1 for record in result if record["inserted"])
-    with_trust = [row.account for row in rows if row.trust_payment_used_at is not None]
-    ids = await _ids_of(session, with_trust)
-    return created, len(result) - created, ids
+    return record["created"], record["updated"]
 
 
 async def _hash_passwords(
@@ -284,17 +406,21 @@ async def _hash_passwords(
     workers: int | None,
     progress: Progress | None,
     every: int,
+    *,
+    already_done: int = 0,
 ) -> list[str | None]:
     """One hash per row: an imported ``password_hash`` as it is, a plain password
-    hashed (argon2 in a process pool over every core), None to keep the current one."""
+    hashed (argon2 in a process pool over every core), None to keep the current one.
+    ``already_done``: rows of the file not given here, needing no hashing (progress)."""
     plain = [index for index, row in enumerate(rows) if row.password is not None]
     hashes: list[str | None] = [row.password_hash for row in rows]
+    total = len(rows) + already_done
     if not plain:
         if progress is not None:
-            progress(len(rows), len(rows))
+            progress(total, total)
         return hashes
     loop = asyncio.get_running_loop()
-    done = len(rows) - len(plain)
+    done = total - len(plain)
     processes = workers or os.cpu_count() or 1
     with ProcessPoolExecutor(max_workers=processes) as pool:
         for start in range(0, len(plain), every):
@@ -310,7 +436,7 @@ async def _hash_passwords(
                     hashes[index] = value
             done += len(batch)
             if progress is not None:
-                progress(done, len(rows))
+                progress(done, total)
     return hashes
 
 

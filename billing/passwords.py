@@ -55,6 +55,9 @@ _BCRYPT = re.compile(r"\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}")
 _PBKDF2 = re.compile(r"pbkdf2_(sha1|sha256|sha512)\$(\d{1,7})\$([^$]{1,128})\$([A-Za-z0-9+/=]{16,172})")
 _ARGON2 = re.compile(r"\$argon2(id|i|d)\$v=\d+\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+")
 
+# Any of the three, in one match (a row of a large import checks this first).
+KNOWN_HASH = re.compile("|".join(f"(?:{pattern.pattern})" for pattern in (_ARGON2, _BCRYPT, _PBKDF2)))
+
 
 def hash_scheme(password_hash: str) -> str | None:
     """"argon2", "bcrypt", "pbkdf2", or None for a format we cannot verify."""

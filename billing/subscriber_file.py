@@ -32,9 +32,9 @@ ever adds).
 from __future__ import annotations
 
 import csv
-import os
 import re
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
@@ -44,6 +44,7 @@ from pathlib import Path
 import phonenumbers
 
 from billing.passwords import hash_scheme
+from billing.phone_check import is_valid_plus7
 from billing.port import AccountStatus
 from reference.directory import Directory
 
@@ -113,9 +114,8 @@ def parse_phone(value: str) -> str:
     value = value.strip()
     if _E164_RU.fullmatch(value):
         # The form billing exports almost always use: skip the general parser (3x the
-        # cost), the validity check below is the same.
-        number = phonenumbers.PhoneNumber(country_code=7, national_number=int(value[2:]))
-        return value if phonenumbers.is_valid_number(number) else _invalid_phone(value)
+        # cost); is_valid_plus7 answers as phonenumbers.is_valid_number does.
+        return value if is_valid_plus7(value) else _invalid_phone(value)
     try:
         number = phonenumbers.parse(value, "RU")
     except phonenumbers.NumberParseException:
@@ -286,6 +286,8 @@ def _parse_row(line: int, cells: dict[str, str], directory: Directory) -> tuple[
 
 def parse_subscriber_lines(lines: Iterable[str], directory: Directory, *, processes: int | None = None) -> SubscriberFile:
     """Validate every row; raise SubscriberImportError listing all problems."""
+    from billing.subscriber_scan import RowRules, numbered_rows, scan_rows, worker_count
+
     lines = iter(lines)
     header_line = next(lines, None)
     if header_line is None or not header_line.strip():
@@ -300,58 +302,37 @@ def parse_subscriber_lines(lines: Iterable[str], directory: Directory, *, proces
     columns, errors = _read_header(next(reader))
     if errors:
         raise SubscriberImportError(errors)
-
-    numbered: list[tuple[int, list[str]]] = []
-    start = reader.line_num + 1
-    for cells in reader:
-        line = start
-        start = reader.line_num + 1
-        if any(cell.strip() for cell in cells):
-            numbered.append((line, cells))
-
+    numbered = list(numbered_rows(reader, reader.line_num + 1))
+    rules = RowRules(columns, delimiter, directory, want_rows=True, want_copy=False)
+    chunks = [numbered[i : i + CHUNK_ROWS] for i in range(0, len(numbered), CHUNK_ROWS)]
     if len(numbered) >= PARALLEL_FROM_ROWS and processes != 1:
-        # Validation is pure Python (phone numbers, money, dates): spread it over
-        # every core; each worker checks a chunk and returns its rows and problems.
-        chunks = [numbered[i : i + CHUNK_ROWS] for i in range(0, len(numbered), CHUNK_ROWS)]
-        with ProcessPoolExecutor(max_workers=processes or os.cpu_count() or 1) as pool:
-            parsed = list(pool.map(_parse_chunk, chunks, [columns] * len(chunks), [directory] * len(chunks)))
+        # Lines given in memory (a file is read in parts by the workers themselves:
+        # read_subscriber_file): each worker checks a chunk.
+        with ProcessPoolExecutor(max_workers=worker_count(processes, len(chunks))) as pool:
+            parsed = list(pool.map(scan_rows, chunks, [rules] * len(chunks)))
     else:
-        parsed = [_parse_chunk(numbered, columns, directory)]
+        parsed = [scan_rows(chunk, rules) for chunk in chunks]
+    return _assemble(parsed, columns)
 
-    rows: list[SubscriberRow] = []
-    first_line_of: dict[str, int] = {}
-    for chunk_rows, chunk_errors in parsed:
-        errors.extend(chunk_errors)
-        for row in chunk_rows:
-            if row.account in first_line_of:
-                errors.append(f"line {row.line}: account {row.account} already appears on line {first_line_of[row.account]}")
-                continue
-            first_line_of[row.account] = row.line
-            rows.append(row)
-    if errors:
-        errors.sort(key=_line_number)
-        raise SubscriberImportError(errors)
+
+def _assemble(chunks, columns: dict[str, int]) -> SubscriberFile:
+    from billing.subscriber_scan import RESTART, Tally
+
+    tally = Tally(keep_rows=True)
+    for chunk in chunks:
+        if chunk is RESTART:
+            tally.reset()
+        else:
+            tally.add(chunk)
+    tally.raise_if_errors()
     return SubscriberFile(
-        rows=tuple(rows),
-        optional_columns=frozenset(name for name in OPTIONAL_COLUMNS if name in columns),
+        rows=tuple(tally.rows),
+        optional_columns=optional_columns(columns),
     )
 
 
-def _parse_chunk(
-    numbered: list[tuple[int, list[str]]], columns: dict[str, int], directory: Directory
-) -> tuple[list[SubscriberRow], list[str]]:
-    rows: list[SubscriberRow] = []
-    errors: list[str] = []
-    for line, cells in numbered:
-        if len(cells) != len(columns):
-            errors.append(f"line {line}: expected {len(columns)} fields, found {len(cells)}")
-            continue
-        row, problems = _parse_row(line, {name: cells[index] for name, index in columns.items()}, directory)
-        if problems:
-            errors.append(f"line {line}: " + "; ".join(problems))
-            continue
-        rows.append(row)
-    return rows, errors
+def optional_columns(columns: dict[str, int]) -> frozenset[str]:
+    return frozenset(name for name in OPTIONAL_COLUMNS if name in columns)
 
 
 def _line_number(error: str) -> int:
@@ -360,9 +341,18 @@ def _line_number(error: str) -> int:
 
 
 def read_subscriber_file(path: Path | str, directory: Directory, *, processes: int | None = None) -> SubscriberFile:
-    """``processes``: worker processes for validating a large file (default: every core)."""
+    """``processes``: worker processes for validating a large file (default: every
+    core); each reads and checks its own part of the file (billing/subscriber_scan.py)."""
+    from billing.subscriber_scan import SubscriberScan
+
+    scan = SubscriberScan(path, directory, processes=processes, want_rows=True, want_copy=False)
+    return _assemble(scan.chunks(), scan.rules.columns)
+
+
+@contextmanager
+def reading_errors():
+    """A file that is not UTF-8: one problem, no line number (as csv reading finds it)."""
     try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            return parse_subscriber_lines(handle, directory, processes=processes)
+        yield
     except UnicodeDecodeError as error:
         raise SubscriberImportError([f"the file is not UTF-8 text ({error.reason} at byte {error.start})"]) from None
