@@ -287,7 +287,16 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
-def create_app(settings: Settings | None = None, *, container_factory: ContainerFactory = build_container) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    container_factory: ContainerFactory = build_container,
+    freeze_heap: bool = False,
+) -> FastAPI:
+    """``freeze_heap``: what the served process wants (``app/server.py``): the startup
+    heap out of the collector's sight (``freeze_startup_heap``). Off for apps built in
+    tests, hundreds to a process, where the full collection it starts with costs more
+    than it saves."""
     settings = settings or Settings()
     channels = enabled_channels(settings)
 
@@ -304,10 +313,12 @@ def create_app(settings: Settings | None = None, *, container_factory: Container
             queue_gauges = QueueGauges(container.console.service.stats, every=settings.metrics_queue_refresh_seconds)
             queue_gauges.start()
             app.state.queue_gauges = queue_gauges
-            freeze_startup_heap()
+            if freeze_heap:
+                freeze_startup_heap()
             yield
         finally:
-            gc.unfreeze()
+            if freeze_heap:
+                gc.unfreeze()
             if getattr(app.state, "queue_gauges", None) is not None:
                 await app.state.queue_gauges.close()
             await close_channels(channels)

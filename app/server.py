@@ -47,7 +47,7 @@ def worker_app(settings: Settings):
     from app.asgi import create_app
     from app.container import build_container
 
-    return create_app(settings, container_factory=functools.partial(build_container, migrate=False))
+    return create_app(settings, container_factory=functools.partial(build_container, migrate=False), freeze_heap=True)
 
 
 class GunicornServer(BaseApplication):
@@ -94,7 +94,7 @@ def serve(settings: Settings, workers: int = 1) -> None:
 
         from app.asgi import create_app
 
-        app = create_app(settings)
+        app = create_app(settings, freeze_heap=True)
         uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(), proxy_headers=True)
         return
     from app.container import prepare_once

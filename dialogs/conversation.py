@@ -8,7 +8,7 @@ return (dialogs/events.py).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from dialogs.state.base import LockedTurn, StateStore
 
@@ -47,7 +47,9 @@ class Conversation:
         return self.verified_account is not None
 
     def dumps(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+        # The fields as they are (json walks the nested dicts itself): ``asdict`` would
+        # deep-copy them first, on every turn, for nothing.
+        return json.dumps({name: getattr(self, name) for name in _FIELDS}, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def loads(cls, key: str, raw: str | None) -> "Conversation":
@@ -57,6 +59,9 @@ class Conversation:
         data["key"] = key
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+_FIELDS = tuple(Conversation.__dataclass_fields__)
 
 
 class ConversationStore:

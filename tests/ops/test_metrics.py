@@ -108,7 +108,16 @@ async def test_the_startup_heap_is_frozen_while_serving_and_thawed_after(sqlite_
     to 324 ms each under load: the web chat's p99); frozen, they are left alone."""
     import gc
 
-    async with running_app(make_settings(sqlite_url, tmp_path)) as (_, client):
-        assert (await client.get("/healthz")).status_code == 200
+    import httpx
+
+    from app.asgi import create_app
+
+    app = create_app(make_settings(sqlite_url, tmp_path), freeze_heap=True)  # as app/server.py builds it
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client:
+            assert (await client.get("/healthz")).status_code == 200
         assert gc.get_freeze_count() > 10_000
     assert gc.get_freeze_count() == 0
+    async with running_app(make_settings(sqlite_url, tmp_path)) as (_, client):  # tests' apps: not frozen
+        assert (await client.get("/healthz")).status_code == 200
+        assert gc.get_freeze_count() == 0
