@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 MONTHS_GENITIVE = (
@@ -71,3 +71,22 @@ def bullets(items: list[str] | tuple[str, ...]) -> str:
 
 def numbered(items: list[str] | tuple[str, ...]) -> str:
     return "\n".join(f"{i}. {item}" for i, item in enumerate(items, 1))
+
+
+# Beyond this a count of minutes means little; the clock time alone is said.
+MINUTES_SAID_UP_TO = timedelta(hours=2)
+
+
+def expected_answer(render, expected_at: datetime, now: datetime, tz) -> str:
+    """When an agent is expected to answer, in the city's local time (``tz``): the
+    ``handoff.eta_*`` text of the catalog ``render`` reads (the bot's reply and the
+    console's notices say it the same way)."""
+    wait = expected_at - now
+    if wait < timedelta(minutes=1):
+        return render("handoff.eta_next")
+    local_now, local_expected = now.astimezone(tz), expected_at.astimezone(tz)
+    at = when(local_expected, local_now)
+    if wait <= MINUTES_SAID_UP_TO:
+        minutes = -(-wait // timedelta(minutes=1))  # rounded up: never promise sooner than estimated
+        return render("handoff.eta_minutes", minutes=minutes, when=at)
+    return render("handoff.eta_at", when=at)

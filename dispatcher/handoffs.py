@@ -361,6 +361,11 @@ class HandoffQueue:
     async def position(self, record: HandoffRecord) -> int:
         return (await self._ticket(record, already_waiting=False, estimate=False)).position
 
+    async def place(self, record: HandoffRecord, *, now: datetime | None = None) -> HandoffTicket:
+        """Its place in its queue and when it is expected to be answered (what a
+        subscriber put back in the queue, or into another one, is told)."""
+        return await self._ticket(record, already_waiting=True, now=now)
+
     # -- internals ----------------------------------------------------------------------
 
     async def _open(self, conversation_key: str) -> HandoffRecord | None:

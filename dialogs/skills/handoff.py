@@ -48,25 +48,13 @@ async def queue_for_agents(turn: Turn, say: Responder, *, reason: str, city_name
     return [HandoffQueued(), Offered(offer)] if hours_note else [HandoffQueued()]
 
 
-# Beyond this a count of minutes means little; the clock time alone is said.
-MINUTES_SAID_UP_TO = timedelta(hours=2)
-
-
 def expected_answer(turn: Turn, say: Responder, city_name: str | None, expected_at: datetime | None) -> str:
     """When an agent is expected to answer, in the city's local time (the queue's
     measured estimate, counted in the department's hours); «» when it cannot be told."""
     city = turn.services.directory.city(city_name)
     if expected_at is None or city is None:
         return ""
-    wait = expected_at - turn.now
-    local_now, local_expected = city.local_now(turn.now), expected_at.astimezone(city.tz)
-    if wait < timedelta(minutes=1):
-        return say.text("handoff.eta_next")
-    when = formatting.when(local_expected, local_now)
-    if wait <= MINUTES_SAID_UP_TO:
-        minutes = -(-wait // timedelta(minutes=1))  # rounded up: never promise sooner than estimated
-        return say.text("handoff.eta_minutes", minutes=minutes, when=when)
-    return say.text("handoff.eta_at", when=when)
+    return formatting.expected_answer(say.text, expected_at, turn.now, city.tz)
 
 
 def closed_note(turn: Turn, say: Responder, city_name: str | None, department: str) -> tuple[str, str]:

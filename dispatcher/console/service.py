@@ -17,7 +17,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from billing.port import Billing
+from dialogs import formatting
 from dialogs.delivery import Delivery, DeliveryResult
+from dialogs.texts.catalog import TextCatalog
 from dialogs.messages import Reply
 from dispatcher.agents import AgentProfile, Agents
 from dispatcher.audit import AuditLog
@@ -77,6 +79,7 @@ class ConsoleService:
         estimator: WaitEstimator,
         policy: ConsolePolicy,
         clock: Clock = utc_now,
+        catalog: TextCatalog | None = None,
     ) -> None:
         self.sessions = sessions
         self.directory = directory
@@ -92,6 +95,19 @@ class ConsoleService:
         self.estimator = estimator
         self.policy = policy
         self.clock = clock
+        self.catalog = catalog or TextCatalog()  # the bot's texts: the console says waits as the bot does
+
+    async def _in_queue_again(self, template: str, record: HandoffRecord, now: datetime, **values: str) -> str:
+        """A notice that the subscriber waits in a queue again: the place and, where the
+        queue's estimate can tell, when an operator is expected to answer — in the
+        city's local time, as the bot says it when the conversation is first queued."""
+        ticket = await self.handoffs.place(record, now=now)
+        city = self.directory.city(record.city)
+        if ticket.expected_at is not None and city is not None:
+            when = f"{formatting.expected_answer(self.catalog.render, ticket.expected_at, now, city.tz)} {texts.ANSWERED_HERE}"
+        else:
+            when = texts.WHEN_UNKNOWN
+        return template.format(position=ticket.position, when=when, **values)
 
     # -- the queue board ---------------------------------------------------------------------
     async def queue(self, agent: AgentProfile, limit: int = QUEUE_PAGE) -> tuple[list[dict], int]:
@@ -316,10 +332,8 @@ class ConsoleService:
         await self._note(
             record.conversation_key, texts.NOTE_TRANSFERRED.format(department=dep_title, city=city_title, login=agent.login)
         )
-        position = await self.handoffs.position(moved)
-        await self._tell(
-            record.conversation_key, texts.TRANSFERRED.format(department=dep_title, city=city_title, position=position)
-        )
+        await self._tell(record.conversation_key, await self._in_queue_again(texts.TRANSFERRED, moved, now,
+                                                                           department=dep_title, city=city_title))
         await self.audit.record(
             agent.login, "transfer", f"conversation:{handoff_id}", f"{record.city}/{record.department} → {target_city}/{department}",
             now=now,
@@ -488,7 +502,7 @@ class ConsoleService:
             why = (texts.WHY_OFFLINE if offline else texts.WHY_IDLE).format(login=login)
             record = await self.handoffs.get(handoff_id)
             await self._note(key, texts.NOTE_REQUEUED.format(why=why))
-            await self._tell(key, texts.BACK_IN_QUEUE.format(position=await self.handoffs.position(record)))
+            await self._tell(key, await self._in_queue_again(texts.BACK_IN_QUEUE, record, now))
             await self.audit.record(login, "requeued", f"conversation:{handoff_id}", why, now=now)
             await self.events.conversation_changed(handoff_id, city, department)
         return moved

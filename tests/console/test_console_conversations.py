@@ -157,10 +157,24 @@ async def test_transfer_moves_it_to_another_city_and_department(console):
     assert moved.json() == {"id": handoff_id, "status": "waiting", "city": "Уфа", "department": "tech"}
     assert await anna.queue() == []
     assert [i["id"] for i in await ufa_tech.queue()] == [handoff_id]
-    assert any("Ваш вопрос передан: Техподдержка, Уфа" in t for t in await console.mailbox(chat))
+    told = [t for t in await console.mailbox(chat) if "Ваш вопрос передан: Техподдержка, Уфа" in t]
+    assert told == ["Ваш вопрос передан: Техподдержка, Уфа. Вы в очереди, ваше место — 1-е. "
+                    "Вы следующий: оператор ответит, как только освободится. Ответ придёт сюда, в этот чат."]
     bad = await ufa_tech.post(f"/conversations/{handoff_id}/transfer", {"city": "Атлантида", "department": "tech"})
     assert bad.status_code == 422
     assert (await ufa_tech.post(f"/conversations/{handoff_id}/transfer", {"department": "sales"})).status_code == 422
+
+
+async def test_transfer_to_no_city_says_the_place_and_that_the_time_is_unknown(console):
+    chat, handoff_id = await console.queued_chat("Москва")
+    anna = await console.agent("anna", cities="Москва", departments="subscriber")
+    await anna.post(f"/conversations/{handoff_id}/takeover")
+    moved = await anna.post(f"/conversations/{handoff_id}/transfer", {"department": "tech"})
+    assert moved.status_code == 200, moved.text
+    told = [t for t in await console.mailbox(chat) if "Ваш вопрос передан" in t]
+    # No city, no time zone to count the department's hours in: no time is promised.
+    assert told == ["Ваш вопрос передан: Техподдержка, город не указан. Вы в очереди, ваше место — 1-е. "
+                    "Следующий свободный оператор ответит здесь, в этом чате."]
 
 
 async def test_viewing_shows_who_is_looking_for_30_seconds(console):

@@ -28,7 +28,10 @@ async def test_a_hold_without_agent_activity_returns_to_the_queue(console):
     await _sweep(console)
     body = (await anna.get(f"/conversations/{handoff_id}")).json()
     assert body["status"] == "waiting" and body["assigned_to"] is None
-    assert any("вы снова в очереди, ваше место — 1-е" in t for t in await console.mailbox(chat))
+    told = [t for t in await console.mailbox(chat) if "вы снова в очереди, ваше место — 1-е" in t]
+    # When, as the bot says it when it first queues a conversation (first in the queue: next).
+    assert told == ["Оператор сейчас не может ответить, поэтому вы снова в очереди, ваше место — 1-е. "
+                    "Вы следующий: оператор ответит, как только освободится. Ответ придёт сюда, в этот чат."]
     assert any(line["direction"] == "system" and "не отвечал" in line["text"] for line in body["transcript"])
     entries = (await chief.get("/audit")).json()["entries"]
     assert entries[0]["action"] == "requeued" and entries[0]["agent"] == "anna"
