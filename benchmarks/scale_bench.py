@@ -73,13 +73,17 @@ class SideBySide:
     half: http_bench.RunFigures | None = None
     # The same rate from wrk, paced (loadgen.paced): the target's figure when wrk is there.
     half_paced: loadgen.LoadResult | None = None
-    half_rate: float = 0.0
     redis_memory: RedisMemory | None = None
     unexpected: list[str] = field(
         default_factory=list
     )  # answers that missed the expected text
     profile: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def half_rate(self) -> float:
+        """Half the maximum throughput: the rate of the latency target."""
+        return self.project.per_second / 2
 
     @property
     def ratio(self) -> float | None:
@@ -320,7 +324,6 @@ async def run(
             figures.redis_cpu = (redis_after - redis_before) / project.seconds
         await http_bench.until_idle(process.pid)
         if half_seconds > 0 and project.per_second > 0:
-            figures.half_rate = project.per_second / 2
             figures.half_paced = await loadgen.paced(
                 base_url, MESSAGES_PATH, tokens, payloads,
                 connections=connections, rate=figures.half_rate, seconds=half_seconds,
@@ -331,7 +334,7 @@ async def run(
                 figures.half = await http_bench.fixed_rate(
                     load,
                     process.pid,
-                    rate=project.per_second / 2,
+                    rate=figures.half_rate,
                     seconds=half_seconds,
                     subscribers=max(64, sessions // 10),
                 )

@@ -118,12 +118,7 @@ async def check_subscribers(
     """``--dry-run``: everything ``import_subscribers`` checks, nothing written.
     Returns the number of rows; raises SubscriberImportError."""
     scan = await asyncio.to_thread(SubscriberScan, path, directory, processes=workers, want_copy=False)
-    tally = Tally()
-    for chunk in await asyncio.to_thread(list, scan.chunks()):
-        if chunk is RESTART:
-            tally.reset()
-        else:
-            tally.add(chunk)
+    tally = await asyncio.to_thread(Tally.of, scan.chunks())
     tally.raise_if_errors()
     await _check_new_accounts_have_passwords(sessions, tally.special)
     return tally.count
@@ -326,7 +321,6 @@ async def _upsert_in_chunks(
     for chunk in _chunks(changed):
         await session.execute(update(Account), chunk)
     return len(new), len(changed), ids
-
 
 
 

@@ -316,14 +316,9 @@ def parse_subscriber_lines(lines: Iterable[str], directory: Directory, *, proces
 
 
 def _assemble(chunks, columns: dict[str, int]) -> SubscriberFile:
-    from billing.subscriber_scan import RESTART, Tally
+    from billing.subscriber_scan import Tally
 
-    tally = Tally(keep_rows=True)
-    for chunk in chunks:
-        if chunk is RESTART:
-            tally.reset()
-        else:
-            tally.add(chunk)
+    tally = Tally.of(chunks, keep_rows=True)
     tally.raise_if_errors()
     return SubscriberFile(
         rows=tuple(tally.rows),

@@ -309,6 +309,17 @@ class Tally:
         self.keep_rows = keep_rows
         self.reset()
 
+    @classmethod
+    def of(cls, chunks, *, keep_rows: bool = False) -> "Tally":
+        """All of a scan's chunks put together (a ``RESTART`` voids those before it)."""
+        tally = cls(keep_rows=keep_rows)
+        for chunk in chunks:
+            if chunk is RESTART:
+                tally.reset()
+            else:
+                tally.add(chunk)
+        return tally
+
     def reset(self) -> None:
         self.errors: list[str] = []
         self.rows: list[SubscriberRow] = []

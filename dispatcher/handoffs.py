@@ -358,9 +358,6 @@ class HandoffQueue:
             )
             return [row[0] for row in result]
 
-    async def position(self, record: HandoffRecord) -> int:
-        return (await self._ticket(record, already_waiting=False, estimate=False)).position
-
     async def place(self, record: HandoffRecord, *, now: datetime | None = None) -> HandoffTicket:
         """Its place in its queue and when it is expected to be answered (what a
         subscriber put back in the queue, or into another one, is told)."""
@@ -375,7 +372,7 @@ class HandoffQueue:
         return HandoffRecord.of(row) if row is not None else None
 
     async def _ticket(
-        self, record: HandoffRecord, *, already_waiting: bool, now: datetime | None = None, estimate: bool = True
+        self, record: HandoffRecord, *, already_waiting: bool, now: datetime | None = None
     ) -> HandoffTicket:
         position, expected_at = 0, None
         if record.status == "waiting":
@@ -386,7 +383,7 @@ class HandoffQueue:
                     )
                 )
             position = (ahead or 0) + 1
-            if estimate and self._wait is not None:
+            if self._wait is not None:
                 moment = resolve_now(now, self._clock)
                 expected_at = await self._wait.expected_at(record.city, record.department, position, moment)
         return HandoffTicket(

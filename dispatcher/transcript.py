@@ -256,6 +256,9 @@ class BufferedTranscript:
         self._wait_for_write = wait_for_write
         self._max_wait_seconds = max_wait_seconds
         self._pending: list[dict] = []  # rows ready to insert, in order
+        # The turn keys among them (a superset: rows dropped past ``max_pending`` stay
+        # counted), so a turn recorded again is found without scanning every row.
+        self._pending_turns: set[str] = set()
         self._waiters: list[asyncio.Future] = []  # turns waiting for the rows queued so far
         self._failing = False  # the last write failed: turns don't wait until one succeeds
         self._wake: asyncio.Event | None = None
@@ -281,9 +284,11 @@ class BufferedTranscript:
             return
         now = resolve_now(now, self._transcript.now)
         key = turn_key(conversation_key, turn)
-        if key is not None and any(row["turn_key"] == key for row in self._pending):
-            # The same turn again before its first attempt was written: one attempt's lines.
-            self._pending = [row for row in self._pending if row["turn_key"] != key]
+        if key is not None:
+            if key in self._pending_turns:
+                # The same turn again before its first attempt was written: one attempt's lines.
+                self._pending = [row for row in self._pending if row["turn_key"] != key]
+            self._pending_turns.add(key)
         self._pending.extend(_row(conversation_key, line, now, key) for line in lines)
         if len(self._pending) > self._max_pending:
             dropped = len(self._pending) - self._max_pending
@@ -322,13 +327,14 @@ class BufferedTranscript:
         if self._write_lock is None:
             self._write_lock = asyncio.Lock()
         async with self._write_lock:
-            batch, self._pending = self._pending, []
+            batch, self._pending, self._pending_turns = self._pending, [], set()
             waiters, self._waiters = self._waiters, []
             try:
                 if batch:
                     await self._transcript._write_isolating(batch, self.set_aside)
             except Exception:
                 self._pending[:0] = batch  # keep order; retried on the next flush
+                self._pending_turns.update(row["turn_key"] for row in batch if row["turn_key"])
                 self._failing = True
                 _release(waiters)  # the turns go on; their lines wait for the retry
                 raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime, time, timedelta
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -71,16 +72,13 @@ class WeeklyHours:
 
     def describe(self) -> str:
         """Russian summary, e.g. «пн–пт 09:00–21:00, сб–вс 09:00–18:00»."""
-        # Computed once per schedule (it is immutable): every office-hours answer
-        # describes three or four of them.
-        try:
-            return self.__dict__["_described"]
-        except KeyError:
-            described = self._describe()
-            object.__setattr__(self, "_described", described)
-            return described
+        return self._description
 
-    def _describe(self) -> str:
+    # Computed once per schedule (it is immutable): every office-hours answer describes
+    # three or four of them. cached_property writes the instance's __dict__ directly,
+    # which a frozen dataclass allows.
+    @cached_property
+    def _description(self) -> str:
         if self.around_the_clock:
             return "круглосуточно"
         ru = ("пн", "вт", "ср", "чт", "пт", "сб", "вс")

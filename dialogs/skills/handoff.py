@@ -7,7 +7,7 @@ understand) gets the place in the queue and an honest wait (``while_waiting``)."
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from dialogs import formatting, payloads
 from dialogs.events import Event, HandoffQueued, Offered
