@@ -3,20 +3,16 @@ Redis, subscribers in the web chat, agents through the console API."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from dataclasses import dataclass
 
 import httpx
 import pytest
-import uvicorn
 
-from app.asgi import create_app
-from app.container import build_container
 from app.settings import Settings
 from tests.conftest import provision_database, require_redis
-from tests.e2e.conftest import WEDNESDAY_NOON_MOSCOW, Chat, Clock
+from tests.e2e.conftest import WEDNESDAY_NOON_MOSCOW, Chat, Clock, app_on_clock
+from tests.webchat.helpers import served
 
 
 def console_settings(database_url: str, tmp_path, redis_url: str | None = None, **overrides) -> Settings:
@@ -121,32 +117,11 @@ async def console(request, tmp_path):
     async with provision_database(db_kind, tmp_path) as database_url:
         redis_url = await require_redis() if state_kind == "redis" else None
         settings = console_settings(database_url, tmp_path, redis_url, **getattr(request, "param_overrides", {}))
-
-        async def factory(s: Settings):
-            return await build_container(s, clock=clock)
-
-        app = create_app(settings, container_factory=factory)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-                yield ConsoleStack(app=app, client=client, clock=clock, kind=request.param)
+        async with app_on_clock(settings, clock) as (app, client):
+            yield ConsoleStack(app=app, client=client, clock=clock, kind=request.param)
 
 
-@contextlib.asynccontextmanager
-async def serve_running(app):
+def serve_running(app):
     """Serve an app whose lifespan already runs (the fixture's) on uvicorn, in this
     event loop, for WebSocket clients; yields "127.0.0.1:<port>"."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", log_config=None)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        for _ in range(500):
-            if server.started or task.done():
-                break
-            await asyncio.sleep(0.01)
-        if not server.started:
-            task.result()
-        yield f"127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
+    return served(app, lifespan="off")

@@ -3,6 +3,7 @@ the web chat HTTP API, on SQLite + in-process state and on PostgreSQL + Redis.""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -97,6 +98,21 @@ class Stack:
         return Chat(self.client, data["token"], data["session_id"])
 
 
+@contextlib.asynccontextmanager
+async def app_on_clock(settings: Settings, clock: Clock):
+    """The real app with its lifespan running, its container on ``clock``, and an
+    in-process client: yields (app, client)."""
+
+    async def factory(s: Settings):
+        return await build_container(s, clock=clock)
+
+    app = create_app(settings, container_factory=factory)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield app, client
+
+
 @pytest.fixture(
     params=[
         "sqlite+memory",
@@ -118,15 +134,8 @@ async def stack(request, tmp_path):
             password_hash_profile="insecure-fast",
             _env_file=None,
         )
-
-        async def factory(s: Settings):
-            return await build_container(s, clock=clock)
-
-        app = create_app(settings, container_factory=factory)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-                yield Stack(app=app, client=client, clock=clock, kind=request.param)
+        async with app_on_clock(settings, clock) as (app, client):
+            yield Stack(app=app, client=client, clock=clock, kind=request.param)
 
 
 @pytest.fixture

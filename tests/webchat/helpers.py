@@ -82,10 +82,11 @@ async def running_app(settings: Settings, *, engine=None, factory=None, raise_ap
 
 
 @contextlib.asynccontextmanager
-async def served(app):
-    """Run ``app`` on uvicorn at a free localhost port, in this event loop; yield the base URL."""
+async def served(app, *, lifespan: str = "on"):
+    """Run ``app`` on uvicorn at a free localhost port, in this event loop; yield
+    "127.0.0.1:<port>". ``lifespan="off"``: the app's lifespan already runs (a fixture's)."""
     # log_config=None: uvicorn's records reach the root logger (and caplog) instead of its own handlers.
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", log_config=None)
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan=lifespan, log_config=None)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:
