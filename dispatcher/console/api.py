@@ -345,6 +345,9 @@ async def _serve(websocket: WebSocket, service: ConsoleService, session: Console
             await websocket.send_json(await outbox.get())
 
     service.hub.add(listener)
+    # Said only once the listener is registered: the console loads its snapshot after
+    # this frame, so no event can fall between the snapshot and the live stream.
+    outbox.put_nowait({"type": "ready"})
     sender = asyncio.create_task(pump())
     try:
         while True:

@@ -72,7 +72,7 @@ async def test_cookie_authenticates_the_socket_from_our_own_origin(console):
         headers = {"Cookie": f"isp_console={token}", "Origin": f"http://{address}"}
         async with connect(f"ws://{address}/api/agent/ws", additional_headers=headers) as ws:
             await ws.send(json.dumps({"type": "ping"}))
-            assert await _frames_until(ws, lambda f: f["type"] == "pong") == [{"type": "pong"}]
+            assert await _frames_until(ws, lambda f: f["type"] == "pong") == [{"type": "ready"}, {"type": "pong"}]
         # From another site the cookie is not honoured: the first frame must authenticate.
         foreign = {"Cookie": f"isp_console={token}", "Origin": "http://evil.example"}
         async with connect(f"ws://{address}/api/agent/ws", additional_headers=foreign) as ws:
@@ -95,3 +95,16 @@ async def test_a_new_callback_and_a_cancelled_one_reach_the_board_live(console):
             assert await console.container.callbacks.cancel(ticket.id)
             await _frames_until(ws, lambda f: f == {"type": "queue"})
             assert await anna.queue() == []
+
+
+async def test_ready_is_said_once_events_are_heard_so_a_snapshot_after_it_misses_nothing(console):
+    # The console loads the queue on "ready"; an event published right after it must arrive.
+    anna = await console.agent("anna", cities="Уфа", departments="tech")
+    async with serve_running(console.app) as address:
+        for _ in range(5):
+            async with connect(f"ws://{address}/api/agent/ws") as ws:
+                await ws.send(json.dumps({"type": "auth", "token": anna.token}))
+                assert await _frames_until(ws, lambda f: f["type"] == "ready") == [{"type": "ready"}]
+                ticket = await console.container.callbacks.request("Уфа", "tech", "+79000000099")
+                await _frames_until(ws, lambda f: f == {"type": "queue"})
+                assert await console.container.callbacks.cancel(ticket.id)

@@ -350,6 +350,9 @@
   // ---- queue board --------------------------------------------------------------------
   var queueLoading = null;
   var queueAgain = false;
+  // "viewers" frames that arrived while a snapshot was on its way: the snapshot may
+  // predate them, so they are laid over it (a frame has no queue change to refetch on).
+  var viewersDuringLoad = {};
 
   /** Refetch the queue; calls that arrive during a fetch collapse into one more fetch. */
   async function loadQueue() {
@@ -358,8 +361,13 @@
       try {
         do {
           queueAgain = false;
+          viewersDuringLoad = {};
           var result = await api("GET", "/api/agent/queue");
           state.items = (result.data && result.data.items) || [];
+          state.items.forEach(function (item) {
+            var late = viewersDuringLoad[itemKey(item.kind, item.id)];
+            if (late) item.viewers = late;
+          });
           state.total = result.data && typeof result.data.total === "number" ? result.data.total : state.items.length;
           state.fetchedAt = Date.now();
           updateTitle();
@@ -1136,16 +1144,19 @@
     var ws = new WebSocket(url); // the session cookie authenticates it
     socket = ws;
     ws.onopen = function () {
-      reconnectDelay = 1000;
-      setLive(true, "онлайн");
       pingTimer = setInterval(function () { if (ws.readyState === 1) ws.send(JSON.stringify({ type: "ping" })); }, PING_EVERY_MS);
-      // whatever changed while we were away
-      loadQueue();
-      if (state.conversation) openConversation(state.conversation.id);
     };
     ws.onmessage = function (event) {
       var frame;
       try { frame = JSON.parse(event.data); } catch (e) { return; }
+      if (frame.type === "ready") {
+        // The server listens for our events now: a snapshot taken from here on misses nothing.
+        reconnectDelay = 1000;
+        setLive(true, "онлайн");
+        loadQueue(); // whatever changed while we were away
+        if (state.conversation) openConversation(state.conversation.id);
+        return;
+      }
       onFrame(frame);
     };
     ws.onclose = function (event) {
@@ -1184,6 +1195,7 @@
         if (frame.line) onLiveLine(frame.conversation_id, frame.line);
         break;
       case "viewers": {
+        if (queueLoading) viewersDuringLoad[itemKey(frame.kind, frame.id)] = frame.viewers || [];
         var item = findItem(frame.kind, frame.id);
         if (item) {
           item.viewers = frame.viewers || [];
