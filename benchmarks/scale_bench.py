@@ -419,6 +419,7 @@ async def profile_under_load(
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(spy).exists():
         return ["py-spy is not installed (pip install py-spy): no profile"]
+    workdir.mkdir(parents=True, exist_ok=True)  # --keep-profiles may name a new folder
     output = workdir / name
     command = [spy, "record", "--pid", str(pid), "--duration", str(max(1, round(seconds))), "--rate", "100",
                "--format", "raw", "--nolineno", "--full-filenames", "--output", str(output)]  # fmt: skip
