@@ -29,6 +29,7 @@ from app.container import Container, build_container
 from app.metrics import MeteredEngine, MeteredSender, QueueGauges, metrics_router, observe_request
 from app.settings import Settings
 from bots.channel import Channel, ChannelContext
+from bots.express import express_routes
 from dispatcher.console.api import routers as console_routers
 from dispatcher.ratings import Ratings
 
@@ -82,9 +83,12 @@ class HttpEdge:
       the rejections answered here included.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, express: dict[tuple[str, str], ASGIApp] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # (method, path) → the app of an express route (bots/express.py), served here
+        # without the router and the middleware below this one.
+        self.express = express or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -120,7 +124,8 @@ class HttpEdge:
                 await _too_large(max_bytes)(scope, receive, watched_send)
             else:
                 try:
-                    await self.app(scope, limited_receive, watched_send)
+                    app = self.express.get((scope["method"], scope["path"]), self.app) if self.express else self.app
+                    await app(scope, limited_receive, watched_send)
                 except BodyTooLarge:
                     if response_started:
                         raise
@@ -343,16 +348,17 @@ def create_app(
     )
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    # The size limit answers before anything reads the body; errors and metrics too.
-    app.add_middleware(HttpEdge, max_bytes=settings.max_body_bytes)
 
     app.state.channels = {channel.name: channel for channel in channels}
     app.state.metrics_multiprocess = settings.prometheus_multiproc_dir is not None
     # Channels first: Starlette tries routes in order, and a subscriber's message is the
     # hot path (the console's thirty-odd routes were matched before it on every message).
-    for channel in channels:
-        for router in channel.routes():
-            app.include_router(router)
+    channel_routers = [router for channel in channels for router in channel.routes()]
+    for router in channel_routers:
+        app.include_router(router)
+    # The size limit answers before anything reads the body; errors and metrics too.
+    # The hottest routes are served by it directly (bots/express.py).
+    app.add_middleware(HttpEdge, max_bytes=settings.max_body_bytes, express=express_routes(channel_routers))
     app.include_router(health)
     app.include_router(metrics_router)
     for router in console_routers:  # the agent console: /api/agent/..., /console

@@ -269,3 +269,30 @@ async def test_openapi_describes_the_web_chat(client):
     assert spec["info"]["title"] == "isp-support" and spec["info"]["description"]
     assert {"/api/webchat/sessions", "/api/webchat/messages", "/api/webchat/history", "/healthz"} <= set(spec["paths"])
     assert "HTTPBearer" in spec["components"]["securitySchemes"]
+
+
+# -- the express lane (bots/express.py) ------------------------------------------------------------
+async def test_a_message_is_served_by_the_edge_without_the_router_and_errors_keep_their_shape(
+    sqlite_url, tmp_path, echo_engine
+):
+    async with running_app(make_settings(sqlite_url, tmp_path), engine=echo_engine) as (app, client):
+        routed: list[str] = []
+        router_stack = app.router.middleware_stack
+
+        async def spy(scope, receive, send):
+            routed.append(scope["path"])
+            await router_stack(scope, receive, send)
+
+        app.router.middleware_stack = spy
+        session = (await client.post("/api/webchat/sessions")).json()
+        assert routed == ["/api/webchat/sessions"]  # an ordinary route goes through the router
+        ok = await client.post("/api/webchat/messages", json={"text": "привет"}, headers=bearer(session))
+        assert ok.status_code == 200 and ok.json()["replies"]
+        # The app's own exception handlers answer what the endpoint raises, as through the router.
+        assert_error(await client.post("/api/webchat/messages", json={"text": "привет"}), 401, "missing_token")
+        bad = await client.post("/api/webchat/messages", json={"text": 5}, headers=bearer(session))
+        assert_error(bad, 422, "validation_error")
+        assert routed == ["/api/webchat/sessions"]  # none of the messages walked the router
+        # Another method on the same path still goes to the router (405, as before).
+        assert_error(await client.get("/api/webchat/messages"), 405)
+        assert routed == ["/api/webchat/sessions", "/api/webchat/messages"]
