@@ -4,7 +4,9 @@ in-process StateStore (the contract suite covers Redis behaving the same)."""
 
 from __future__ import annotations
 
+import base64
 import json
+import zlib
 
 import pytest
 
@@ -63,6 +65,20 @@ async def test_a_result_stored_as_plain_json_before_compression_is_still_read():
     await store.set(TurnGate.dedup_key(inbound), plain_record(TurnResult(replies=[Reply("Баланс: 50 ₽")])))
     again = await turn_gate.answered_before(inbound)
     assert again.duplicate and [r.text for r in again.replies] == ["Баланс: 50 ₽"]
+
+
+async def test_a_result_compressed_with_zlibs_default_window_is_still_read_and_a_long_one_round_trips():
+    store = MemoryStateStore()
+    turn_gate = gate(store)
+    inbound = Inbound(channel="webchat", user_id="1", message_id="m1", text="баланс")
+    before = "z:" + base64.b64encode(zlib.compress(plain_record(TurnResult(replies=[Reply("Баланс: 50 ₽")])).encode())).decode()
+    await store.set(TurnGate.dedup_key(inbound), before)  # as stored before the smaller window
+    assert [r.text for r in (await turn_gate.answered_before(inbound)).replies] == ["Баланс: 50 ₽"]
+    # Longer than the 4 KB window, and not repetitive: still whole.
+    long = TurnResult(replies=[Reply(" ".join(f"строка {n}: {n * n}" for n in range(800)))])
+    later = Inbound(channel="webchat", user_id="1", message_id="m2", text="баланс")
+    await turn_gate.remember(later, long)
+    assert (await turn_gate.answered_before(later)).replies == long.replies
 
 
 def plain_record(result: TurnResult) -> str:
