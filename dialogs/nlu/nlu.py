@@ -16,6 +16,11 @@ DEFAULT_THRESHOLD = 0.4
 # Words repeat endlessly in support chats; their summed feature weights are
 # memoised per NLU instance, up to this many distinct words (then started afresh).
 WORD_CACHE_SIZE = 50_000
+# Whole messages repeat too: during an outage thousands write «нет интернета», and
+# «оператор», «баланс», «спасибо» every day. Short texts' results are memoised per NLU
+# instance (the parse depends on the text alone), up to this many (then started afresh).
+UTTERANCE_CACHE_SIZE = 10_000
+UTTERANCE_CACHE_MAX_CHARS = 120
 
 WordKey = tuple[str, "str | None", "str | None", bool]
 
@@ -30,6 +35,7 @@ class NLU:
         )
         self._threshold = threshold
         self._word_scores: dict[WordKey, list[float]] = {}
+        self._utterances: dict[str, ParseResult] = {}
 
     def analyze(self, text: str) -> Analysis:
         return self._analyzer.analyze(text)
@@ -55,6 +61,18 @@ class NLU:
         return sorted(zip(self._model.labels, probabilities), key=lambda item: -item[1])
 
     def parse(self, text: str) -> ParseResult:
+        known = self._utterances.get(text)
+        if known is not None:
+            # A copy of the entities: a caller may add to its own (follow-up questions do).
+            return ParseResult(text, known.intent, known.confidence, dict(known.entities))
+        result = self._parse(text)
+        if len(text) <= UTTERANCE_CACHE_MAX_CHARS:
+            if len(self._utterances) >= UTTERANCE_CACHE_SIZE:
+                self._utterances.clear()
+            self._utterances[text] = ParseResult(text, result.intent, result.confidence, dict(result.entities))
+        return result
+
+    def _parse(self, text: str) -> ParseResult:
         analysis = self._analyzer.analyze(text)
         if not analysis.tokens:
             return ParseResult(text, OUT_OF_SCOPE, 1.0, {})
