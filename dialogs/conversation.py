@@ -57,11 +57,12 @@ class Conversation:
             return cls(key=key)
         data = json.loads(raw)
         data["key"] = key
-        known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        # Fields of an older or newer version of this class are left out.
+        return cls(**{k: v for k, v in data.items() if k in _KNOWN_FIELDS})
 
 
 _FIELDS = tuple(Conversation.__dataclass_fields__)
+_KNOWN_FIELDS = frozenset(_FIELDS)
 
 
 class ConversationStore:
