@@ -303,9 +303,12 @@ class BufferedTranscript:
         self._waiters.append(written)
         self._wake.set()
         try:
-            # shield: a turn that stops waiting must not cancel the others' write.
-            await asyncio.wait_for(asyncio.shield(written), self._max_wait_seconds)
-        except asyncio.TimeoutError:
+            # Each turn waits on its own future: one that stops waiting (a timeout, a
+            # cancelled request) cancels only that future, never the batch's write
+            # (``_release`` skips it). No ``shield``/``wait_for``: 4% of a message's CPU.
+            async with asyncio.timeout(self._max_wait_seconds):
+                await written
+        except TimeoutError:
             log.warning("transcript: not written within %.1f s; the lines stay queued", self._max_wait_seconds)
 
     async def record(self, conversation_key: str, direction: str, text: str, **kwargs) -> None:
