@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -133,3 +134,19 @@ def test_dates(phrase, expected):
 )
 def test_durations(phrase, days):
     assert parse_days(phrase) == days
+
+
+def test_the_quick_check_never_hides_a_day_the_full_parse_would_find(monkeypatch):
+    # Every training sentence of the NLU, and each with a day phrase added: the parse
+    # with the quick "may name a day" check equals the parse without it.
+    from dialogs.nlu.model import read_examples
+    from dialogs import timeexpr
+
+    today = date(2026, 11, 30)
+    phrases = ["", " завтра", " послезавтра", " в пятницу", " в ср", " 5 декабря", " 01.12", " через 3 дня",
+               " через неделю", " сегодня", " с этого дня", " с понедельника", " в Вс", " сейчас"]
+    texts = [text + phrase for text, _ in read_examples() for phrase in phrases]
+    quick = [timeexpr.parse_date(text, today) for text in texts]
+    monkeypatch.setattr(timeexpr, "_MAY_NAME_A_DAY", re.compile(""))  # matches every text
+    assert quick == [timeexpr.parse_date(text, today) for text in texts]
+    assert sum(day is not None for day in quick) > len(texts) // 2
