@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import json
 import logging
-import uuid
+import random
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, Security, WebSocket, status
@@ -178,6 +178,13 @@ async def _message_of(request: Request) -> MessageIn:
         ) from None
 
 
+def _unnamed_message_id() -> str:
+    """An id for a message sent without ``client_message_id``: only unique, never a
+    secret, so 128 bits of the ``random`` module (reseeded in each forked worker) —
+    ``uuid4`` reads the kernel's generator, a system call on every message."""
+    return f"{random.getrandbits(128):032x}"
+
+
 async def post_message(request: Request) -> Response:
     """Send what the subscriber typed (`text`) or the button they pressed (`payload`); get the bot's replies.
 
@@ -196,7 +203,7 @@ async def post_message(request: Request) -> Response:
         user_id=session_id,
         # Namespaced by the session: ids are chosen by clients, and one session's id
         # must never match (and replay the stored replies of) another session's.
-        message_id=f"{session_id}:{message.client_message_id or uuid.uuid4().hex}",
+        message_id=f"{session_id}:{message.client_message_id or _unnamed_message_id()}",
         text=message.text,
         payload=message.payload,
     )
