@@ -59,26 +59,41 @@ class _Registered:
         return data
 
 
+# Bumped by every registration anywhere: a router's flattened handler list (walked on
+# every turn) is rebuilt only after the tree changed, which in practice is at import.
+_tree_version = 0
+
+
 class SkillRouter:
     def __init__(self, name: str) -> None:
         self.name = name
         self._handlers: list[_Registered] = []
         self._children: list[SkillRouter] = []
+        self._flat: tuple[_Registered, ...] = ()
+        self._flat_version = -1
 
     def on(self, *filters: Filter) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
+            global _tree_version
             self._handlers.append(_Registered(filters, handler))
+            _tree_version += 1
             return handler
 
         return register
 
     def include(self, *routers: "SkillRouter") -> None:
+        global _tree_version
         self._children.extend(routers)
+        _tree_version += 1
 
     def handlers(self) -> Iterable[_Registered]:
-        yield from self._handlers
-        for child in self._children:
-            yield from child.handlers()
+        """This router's handlers, then its children's, depth first."""
+        if self._flat_version != _tree_version:
+            flat = list(self._handlers)
+            for child in self._children:
+                flat.extend(child.handlers())
+            self._flat, self._flat_version = tuple(flat), _tree_version
+        return self._flat
 
     async def dispatch(self, turn: Turn, say: Responder, **context: Any) -> list[Event] | None:
         """The events of the first matching handler that answers; None when none does.

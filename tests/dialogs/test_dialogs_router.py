@@ -106,3 +106,17 @@ def test_has_entity_passes_nothing_for_an_empty_value(make_turn):
     assert HasEntity("city")(make_turn(parse=parsed("office_hours", city=""))) is False
     assert HasEntity("city")(make_turn(parse=parsed("office_hours", city="Уфа"))) == {"city": "Уфа"}
     assert IntentIs("a", "b")(make_turn(parse=parsed("b"))) is True
+
+
+async def test_a_handler_registered_in_a_child_after_a_dispatch_is_found(make_turn, say):
+    # The handler list is flattened once for speed; a later registration anywhere in the
+    # tree must still count.
+    root, child = SkillRouter("root"), SkillRouter("child")
+    root.include(child)
+    assert await root.dispatch(make_turn(parse=parsed("balance")), say) is None
+
+    @child.on(IntentIs("balance"))
+    async def late(turn, say):
+        return [LastIntent("late")]
+
+    assert await root.dispatch(make_turn(parse=parsed("balance")), say) == [LastIntent("late")]
