@@ -24,9 +24,10 @@ RATE_WINDOW_SECONDS = 60
 # conversation"). Base64 (in C, unlike base85) because StateStore values are text.
 _COMPRESSED = "z:"
 # zlib's defaults (a 32 KB window, memLevel 8) set up ~256 KB of state for each call:
-# 53 µs to compress a typical 350-byte result, 5% of a whole web chat message's CPU.
-# A 4 KB window and memLevel 4 take 8 µs for the same 265 bytes out; a result is
-# rarely longer than the window. Still the zlib format: ``zlib.decompress`` reads both.
+# 53 µs to compress a typical 350-byte result in a loop; a 4 KB window and memLevel 4
+# take 8 µs for the same 265 bytes out (a result is rarely longer than the window).
+# In the served process py-spy still puts ~4% of a message's CPU here (the state's
+# allocation on a busy heap). Still the zlib format: ``zlib.decompress`` reads both.
 _WINDOW_BITS = 12
 _MEMORY_LEVEL = 4
 
