@@ -5,6 +5,7 @@ store bounds each operation instead), so this is the test that a hang stays boun
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
