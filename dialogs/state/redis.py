@@ -8,10 +8,9 @@ and pub/sub channels (global across Redis databases) carry the prefix too.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import math
-import random
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -103,29 +102,11 @@ def _text(raw: bytes | str | None) -> str | None:
     return raw.decode("utf-8")
 
 
-def _bounded(method):
-    """The operation fails with ``TimeoutError`` after ``command_timeout`` seconds
-    (a hung Redis: stopped, or a network that drops packets; a refused or reset
-    connection fails at once anyway)."""
-
-    @functools.wraps(method)
-    async def bounded(self: "RedisStateStore", *args, **kwargs):
-        async with asyncio.timeout(self._command_timeout):
-            return await method(self, *args, **kwargs)
-
-    return bounded
-
-
 class RedisStateStore(StateStore):
     """``client`` stays the caller's: ``close`` closes only a client made by ``from_url``.
 
     Every live-event subscription of the process shares one Redis connection, kept
     apart from the connections commands use (``_fanout``).
-
-    Each operation has one deadline, ``command_timeout`` (a turn's start or end is one
-    operation). ``from_url`` turns redis-py's own per-socket timeouts off for that: with
-    them every command set up an ``asyncio.wait_for`` (a task) to send and a timeout to
-    read — 8% of a web chat message's CPU on PostgreSQL + Redis (benchmarks, part 4).
     """
 
     def __init__(
@@ -136,10 +117,8 @@ class RedisStateStore(StateStore):
         subscriber_queue_size: int = 1000,
         lock_poll_interval: float = 0.05,
         ping_timeout: float = 2.0,
-        command_timeout: float = 5.0,
     ) -> None:
         self._client = client
-        self._command_timeout = command_timeout
         self._prefix = prefix
         self._subscriber_queue_size = subscriber_queue_size
         self._subscription_pool: ConnectionPool | None = None  # made on first subscribe
@@ -165,13 +144,7 @@ class RedisStateStore(StateStore):
         """A store with a client of its own. Its pool blocks: a burst of more than
         ``max_connections`` concurrent commands waits (up to ``connection_wait``
         seconds) for a free connection instead of failing at once."""
-        pool = BlockingConnectionPool.from_url(
-            url,
-            max_connections=max_connections,
-            timeout=connection_wait,
-            socket_timeout=None,  # each operation has its own deadline (see the class)
-            socket_connect_timeout=options.get("command_timeout", 5.0),
-        )
+        pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=connection_wait)
         store = cls(aioredis.Redis.from_pool(pool), prefix, **options)
         store._owns_client = True
         return store
@@ -186,30 +159,24 @@ class RedisStateStore(StateStore):
         return f"{self._prefix}ch:{topic}"
 
     # -- plain values -------------------------------------------------------------------
-    @_bounded
     async def get(self, key: str) -> str | None:
         return _text(await self._client.get(self._value_key(key)))
 
-    @_bounded
     async def set(self, key: str, value: str, ttl: float | None = None) -> None:
         await self._client.set(self._value_key(key), value, px=_milliseconds(ttl))
 
-    @_bounded
     async def set_if_absent(self, key: str, value: str, ttl: float | None = None) -> bool:
         stored = await self._client.set(self._value_key(key), value, nx=True, px=_milliseconds(ttl))
         return bool(stored)
 
-    @_bounded
     async def delete(self, key: str) -> None:
         await self._client.delete(self._value_key(key))
 
     # -- counters -------------------------------------------------------------------------
-    @_bounded
     async def incr(self, key: str, window: float) -> int:
         window_ms = _milliseconds(window)
         return int(await self._incr_in_window(keys=[self._value_key(key)], args=[window_ms]))
 
-    @_bounded
     async def ttl(self, key: str) -> float | None:
         remaining_ms = await self._client.pttl(self._value_key(key))
         if remaining_ms < 0:  # -2: no such key, -1: no expiry
@@ -230,9 +197,7 @@ class RedisStateStore(StateStore):
             blocking_timeout=wait,
             thread_local=False,  # one Lock object per holder already
         )
-        async with asyncio.timeout(wait + self._command_timeout):
-            acquired = await lock.acquire()
-        if not acquired:
+        if not await lock.acquire():
             raise LockTimeout(f"lock {key!r} is still held after waiting {wait} s")
         try:
             yield
@@ -240,8 +205,7 @@ class RedisStateStore(StateStore):
             try:
                 # Shielded: a holder cancelled here still frees the lock at once
                 # instead of blocking the conversation until ``timeout``.
-                async with asyncio.timeout(self._command_timeout):
-                    await asyncio.shield(lock.release())
+                await asyncio.shield(lock.release())
             except LockNotOwnedError:
                 log.warning("lock %r was held longer than its timeout (%s s) and had already been freed", key, timeout)
 
@@ -262,9 +226,7 @@ class RedisStateStore(StateStore):
         """One script at the start and one at the end instead of seven round trips."""
         if timeout is None or timeout <= 0:
             raise ValueError(f"lock timeout must be positive, got {timeout!r}")
-        # Only unique, never a secret: the ``random`` module (reseeded in every forked
-        # worker) instead of uuid4's system call on every turn.
-        token = f"{random.getrandbits(128):032x}"
+        token = uuid.uuid4().hex
         keys = [self._lock_key(lock_key), self._value_key(counter_key), self._value_key(state_key)]
         if once_key:
             keys.append(self._value_key(once_key))
@@ -272,11 +234,7 @@ class RedisStateStore(StateStore):
         args = [token, _milliseconds(timeout), _milliseconds(window), 1 if once_key else 0]
         loop = asyncio.get_running_loop()
         give_up_at = loop.time() + wait
-        while True:
-            async with asyncio.timeout(self._command_timeout):
-                opened = await self._begin_turn(keys=keys, args=args)
-            if opened is not None:
-                break
+        while (opened := await self._begin_turn(keys=keys, args=args)) is None:
             if loop.time() >= give_up_at:
                 raise LockTimeout(f"lock {lock_key!r} is still held after waiting {wait} s")
             await asyncio.sleep(min(self._lock_poll_interval, max(0.0, give_up_at - loop.time())))
@@ -292,16 +250,14 @@ class RedisStateStore(StateStore):
             writes = turn.writes
         finally:
             # Shielded: a holder cancelled here still frees the lock at once.
-            async with asyncio.timeout(self._command_timeout):
-                released = await asyncio.shield(self._end_turn(
-                    keys=[keys[0], *(self._value_key(key) for key, _, _ in writes)],
-                    args=[token, *(part for _, value, ttl in writes for part in (value, _milliseconds(ttl) or 0))],
-                ))
+            released = await asyncio.shield(self._end_turn(
+                keys=[keys[0], *(self._value_key(key) for key, _, _ in writes)],
+                args=[token, *(part for _, value, ttl in writes for part in (value, _milliseconds(ttl) or 0))],
+            ))
             if not released:
                 log.warning("lock %r was held longer than its timeout (%s s) and had already been freed", lock_key, timeout)
 
     # -- live events ------------------------------------------------------------------------------
-    @_bounded
     async def publish(self, topic: str, message: str) -> None:
         await self._client.publish(self._channel(topic), message)
 
