@@ -68,8 +68,9 @@ async def test_block_from_a_date_in_the_city_time_zone(db_sessions, billing, add
     [audit] = await _audit(db_sessions, account_id)
     assert audit.action == "voluntary_block.placed" and audit.actor == "webchat:1" and "2026-12-01" in audit.detail
     assert await billing.voluntary_block("5100001", NOW) == result.block
-    # Not in force yet: the card still says active.
-    assert (await billing.find_account("5100001")).status is AccountStatus.ACTIVE
+    # Not in force yet (at NOW, not the wall clock: the block starts 30 Nov 19:00 UTC): the card still says active.
+    on_the_day_asked = SqlBilling(billing._sessions, billing._directory, clock=lambda: NOW)  # noqa: SLF001
+    assert (await on_the_day_asked.find_account("5100001")).status is AccountStatus.ACTIVE
 
 
 async def test_block_in_force_freezes_the_card_and_trust_payment(billing, add_account):
