@@ -125,14 +125,11 @@ class MemoryStateStore(StateStore):
             entry = self._locks[key] = _KeyLock(asyncio.Lock())
         entry.users += 1
         try:
-            if entry.mutex.locked():
-                try:
-                    async with asyncio.timeout(wait):
-                        await entry.mutex.acquire()
-                except TimeoutError:
-                    raise LockTimeout(f"lock {key!r} is still held after waiting {wait} s") from None
-            else:
-                await entry.mutex.acquire()  # free: taken at once, no timer to set up
+            try:
+                async with asyncio.timeout(wait):
+                    await entry.mutex.acquire()
+            except TimeoutError:
+                raise LockTimeout(f"lock {key!r} is still held after waiting {wait} s") from None
             token = object()
             entry.owner = token
             if timeout is not None:
