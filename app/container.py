@@ -200,7 +200,12 @@ async def build_container(
     handoffs = HandoffQueue(sessions, clock=clock, events=events, wait=HandoffWait(estimator, directory), store=store)
     # Lines of conversations queued for agents reach their consoles live.
     transcript = LiveTranscript(
-        BufferedTranscript(Transcript(sessions, clock=clock), wait_for_write=settings.transcript_durable), events, handoffs
+        BufferedTranscript(
+            Transcript.for_database(sessions, settings.database_url, clock=clock),
+            wait_for_write=settings.transcript_durable,
+        ),
+        events,
+        handoffs,
     )
     sms = make_sms_sender(settings, sessions, clock)
     nlu = NLU(directory)

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatcher.clock import Clock, fit, resolve_now, utc_now
 from dispatcher.models import TranscriptMessage
+from storage import engine_of
+from storage.sqlite_appender import SqliteAppender, sqlite_file_url
 from storage.tasks import stop_task, wait_or_timeout
 
 log = logging.getLogger(__name__)
@@ -50,9 +52,31 @@ class TranscriptEntry:
 
 
 class Transcript:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        clock: Clock = utc_now,
+        appender: SqliteAppender | None = None,
+    ) -> None:
+        """``appender``: on a SQLite file database, writes go through it (one thread
+        hop a batch instead of about 16; storage/sqlite_appender.py)."""
         self._sessions = sessions
         self._clock = clock
+        self._appender = appender
+
+    @classmethod
+    def for_database(cls, sessions: async_sessionmaker[AsyncSession], url: str, *, clock: Clock = utc_now) -> "Transcript":
+        """The transcript as the app wires it: on a SQLite file its batches skip
+        aiosqlite's per-call thread hops (``SqliteAppender``); ``close`` closes that."""
+        return cls(sessions, clock=clock, appender=SqliteAppender(url) if sqlite_file_url(url) else None)
+
+    async def close(self) -> None:
+        """Close the appender; a line recorded after this (a turn finishing during
+        shutdown) goes through the async engine instead."""
+        appender, self._appender = self._appender, None
+        if appender is not None:
+            await appender.aclose()
 
     async def record(
         self,
@@ -95,17 +119,11 @@ class Transcript:
         """Insert prepared rows (see ``_row``) in one transaction, in their order."""
         if not rows:
             return
-        turns = list(dict.fromkeys(row["turn_key"] for row in rows if row.get("turn_key")))
-        table = TranscriptMessage.__table__
-        async with self._sessions() as session, session.begin():
-            connection = await session.connection()
-            if turns:
-                # A retried turn: its earlier attempt's lines go (same transaction).
-                await connection.execute(delete(table).where(table.c.turn_key.in_(turns)))
-            # One Core INSERT executed for many rows (executemany: the ORM's bulk path
-            # costs several times more CPU), never a multi-row VALUES: ids follow the
-            # given order, and history() orders by id.
-            await connection.execute(insert(table), rows)
+        if self._appender is not None:
+            await self._appender.transaction(lambda connection: _insert_rows(connection, rows))
+            return
+        async with engine_of(self._sessions).begin() as connection:
+            await connection.run_sync(_insert_rows, rows)
 
     async def _write_isolating(self, rows: list[dict], set_aside: "deque[dict]") -> None:
         """Write ``rows`` in order; a row the database refuses (its data, not its
@@ -153,6 +171,20 @@ class Transcript:
             ]
         entries.reverse()
         return entries
+
+
+def _insert_rows(connection: Connection, rows: list[dict]) -> None:
+    """One transaction's statements (synchronous Core: run by the appender's thread, or
+    by ``run_sync`` on the async engine)."""
+    table = TranscriptMessage.__table__
+    turns = list(dict.fromkeys(row["turn_key"] for row in rows if row.get("turn_key")))
+    if turns:
+        # A retried turn: its earlier attempt's lines go (same transaction).
+        connection.execute(delete(table).where(table.c.turn_key.in_(turns)))
+    # One Core INSERT executed for many rows (executemany: the ORM's bulk path costs
+    # several times more CPU), never a multi-row VALUES: ids follow the given order,
+    # and history() orders by id.
+    connection.execute(insert(table), rows)
 
 
 def turn_key(conversation_key: str, turn: str | None) -> str | None:
@@ -261,6 +293,9 @@ class BufferedTranscript:
         self._pending_turns: set[str] = set()
         self._waiters: list[asyncio.Future] = []  # turns waiting for the rows queued so far
         self._failing = False  # the last write failed: turns don't wait until one succeeds
+        # The write under way has taken longer than ``max_wait_seconds``: its turns and
+        # the ones queued behind it were released; new ones don't wait until it ends.
+        self._late = False
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
         self._write_lock: asyncio.Lock | None = None
@@ -295,21 +330,17 @@ class BufferedTranscript:
             del self._pending[:dropped]
             log.error("transcript: the database is not keeping up; dropped the %d oldest lines", dropped)
         self._start()
-        if not self._wait_for_write or self._failing:
+        if not self._wait_for_write or self._failing or self._late:
             if len(self._pending) >= self._max_batch:
                 self._wake.set()
             return
         written = asyncio.get_running_loop().create_future()
         self._waiters.append(written)
         self._wake.set()
-        try:
-            # Each turn waits on its own future: one that stops waiting (a timeout, a
-            # cancelled request) cancels only that future, never the batch's write
-            # (``_release`` skips it). No ``shield``/``wait_for``: 4% of a message's CPU.
-            async with asyncio.timeout(self._max_wait_seconds):
-                await written
-        except TimeoutError:
-            log.warning("transcript: not written within %.1f s; the lines stay queued", self._max_wait_seconds)
+        # Each turn waits on its own future: a cancelled request cancels only that
+        # future, never the batch's write (``_release`` skips it). The bound on the
+        # wait is one timer per batch (``flush``), not one per turn.
+        await written
 
     async def record(self, conversation_key: str, direction: str, text: str, **kwargs) -> None:
         line = TranscriptLine(direction, text, kwargs.pop("channel_message_id", None), kwargs.pop("author", None))
@@ -332,6 +363,7 @@ class BufferedTranscript:
         async with self._write_lock:
             batch, self._pending, self._pending_turns = self._pending, [], set()
             waiters, self._waiters = self._waiters, []
+            late = asyncio.get_running_loop().call_later(self._max_wait_seconds, self._write_is_late, waiters)
             try:
                 if batch:
                     await self._transcript._write_isolating(batch, self.set_aside)
@@ -341,8 +373,21 @@ class BufferedTranscript:
                 self._failing = True
                 _release(waiters)  # the turns go on; their lines wait for the retry
                 raise
+            finally:
+                late.cancel()
+                self._late = False
             self._failing = False
             _release(waiters)
+
+    def _write_is_late(self, waiters: list[asyncio.Future]) -> None:
+        """A write stalled (a hung database, a lock held elsewhere): the turns waiting
+        for it, and for the next one, go on; a reply matters more. Their lines stay
+        queued and are written when the database answers."""
+        log.warning("transcript: not written within %.1f s; the lines stay queued", self._max_wait_seconds)
+        self._late = True
+        _release(waiters)
+        queued, self._waiters = self._waiters, []
+        _release(queued)
 
     async def close(self) -> None:
         self._closed = True
@@ -351,6 +396,7 @@ class BufferedTranscript:
             await self.flush()
         except Exception:  # noqa: BLE001 - shutting down: say what is lost
             log.exception("transcript: %d lines could not be written at shutdown", len(self._pending))
+        await self._transcript.close()
 
     def _start(self) -> None:
         if self._task is None or self._task.done():
