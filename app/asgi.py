@@ -345,6 +345,10 @@ def create_app(
             {"name": "agent console", "description": "Support agents: queues, conversations, callbacks, live events."},
         ],
         lifespan=lifespan,
+        # FastAPI's native OpenTelemetry: off. The service reports through Prometheus
+        # (/metrics); left on, FastAPI asks OpenTelemetry's global providers (reading
+        # the environment) on every request to learn that none is configured.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
