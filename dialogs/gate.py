@@ -65,7 +65,7 @@ class GateTurn:
     def remember(self, result: TurnResult) -> None:
         key = self._gate.dedup_key(self._inbound)
         if key:
-            self._locked.set(key, self._gate.dumps(result), ttl=self._gate.dedup_ttl)
+            self._locked.set(key, self._gate.dumps(result, compress=self._gate.compress), ttl=self._gate.dedup_ttl)
 
 
 class TurnGate:
@@ -91,6 +91,11 @@ class TurnGate:
     @property
     def dedup_ttl(self) -> float:
         return self._dedup_ttl
+
+    @property
+    def compress(self) -> bool:
+        """Stored results are compressed where the store asks for it (Redis)."""
+        return self._store.compress_large_values
 
     @asynccontextmanager
     async def enter(
@@ -130,16 +135,18 @@ class TurnGate:
     async def remember(self, inbound: Inbound, result: TurnResult) -> None:
         key = self.dedup_key(inbound)
         if key:
-            await self._store.set(key, self.dumps(result), ttl=self._dedup_ttl)
+            await self._store.set(key, self.dumps(result, compress=self.compress), ttl=self._dedup_ttl)
 
     async def too_fast(self, inbound: Inbound) -> bool:
         count = await self._store.incr(f"rate:{inbound.conversation_key}", RATE_WINDOW_SECONDS)
         return count > self._per_minute
 
     @staticmethod
-    def dumps(result: TurnResult) -> str:
-        packed = json.dumps(result.to_dict(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        return _COMPRESSED + base64.b64encode(_compress(packed)).decode("ascii")
+    def dumps(result: TurnResult, *, compress: bool = True) -> str:
+        packed = json.dumps(result.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        if not compress:
+            return packed
+        return _COMPRESSED + base64.b64encode(_compress(packed.encode("utf-8"))).decode("ascii")
 
     @staticmethod
     def loads(stored: str) -> TurnResult:

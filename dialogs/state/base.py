@@ -41,6 +41,11 @@ class LockedTurn:
 
 
 class StateStore(ABC):
+    # Whether callers should spend CPU to shrink the large values they keep for long
+    # (a turn's stored result, kept a day): where memory is the budget (Redis: ≤ 2 KB
+    # an idle conversation) compressing pays; in the process's own heap it does not.
+    compress_large_values: bool = True
+
     # -- plain values with an optional time-to-live ------------------------------
     @abstractmethod
     async def get(self, key: str) -> str | None: ...

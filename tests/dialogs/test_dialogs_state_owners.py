@@ -44,8 +44,25 @@ async def test_a_message_answered_before_gets_its_stored_result():
     assert await turn_gate.answered_before(other_chat) is None  # ids are unique per chat only
 
 
-async def test_the_stored_result_is_compact_and_complete():
+class CompressingStore(MemoryStateStore):
+    """The in-process store asking for compressed values, as Redis does."""
+
+    compress_large_values = True
+
+
+async def test_the_stored_result_is_kept_plain_in_process():
     store = MemoryStateStore()
+    turn_gate = gate(store)
+    inbound = Inbound(channel="webchat", user_id="1", message_id="m1", text="как оплатить")
+    result = TurnResult(replies=[Reply("Оплатить можно картой.", buttons=(Button("Офисы", "/offices"),))])
+    await turn_gate.remember(inbound, result)
+    stored = await store.get(TurnGate.dedup_key(inbound))
+    assert json.loads(stored) == result.to_dict()  # no CPU spent shrinking the process's own heap
+    assert (await turn_gate.answered_before(inbound)).replies == result.replies
+
+
+async def test_the_stored_result_is_compact_and_complete():
+    store = CompressingStore()
     turn_gate = gate(store)
     inbound = Inbound(channel="webchat", user_id="1", message_id="m1", text="как оплатить")
     text = "Оплатить интернет можно картой в приложении, в офисе или через терминал. " * 8
@@ -75,10 +92,11 @@ async def test_a_result_compressed_with_zlibs_default_window_is_still_read_and_a
     await store.set(TurnGate.dedup_key(inbound), before)  # as stored before the smaller window
     assert [r.text for r in (await turn_gate.answered_before(inbound)).replies] == ["Баланс: 50 ₽"]
     # Longer than the 4 KB window, and not repetitive: still whole.
+    compressing = gate(CompressingStore())
     long = TurnResult(replies=[Reply(" ".join(f"строка {n}: {n * n}" for n in range(800)))])
     later = Inbound(channel="webchat", user_id="1", message_id="m2", text="баланс")
-    await turn_gate.remember(later, long)
-    assert (await turn_gate.answered_before(later)).replies == long.replies
+    await compressing.remember(later, long)
+    assert (await compressing.answered_before(later)).replies == long.replies
 
 
 def plain_record(result: TurnResult) -> str:

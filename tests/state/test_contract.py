@@ -496,3 +496,18 @@ async def test_close_ends_open_subscriptions(state_store: StateStore):
     await asyncio.wait_for(listener, 2)  # finished, without an error
     assert got == ["last words"]
     await state_store.close()  # closing twice is fine (the fixture closes again)
+
+
+async def test_the_gate_stores_a_result_each_store_reads_back_whole(state_store):
+    """Compressed where the store asks for it (Redis), plain in-process: the same result."""
+    from dialogs.gate import TurnGate
+    from dialogs.messages import Button, Inbound, Reply, TurnResult
+
+    gate = TurnGate(state_store, dedup_ttl_seconds=60, lock_timeout_seconds=5, lock_wait_seconds=5, messages_per_minute=30)
+    inbound = Inbound(channel="webchat", user_id="c1", message_id="m1", text="как оплатить")
+    result = TurnResult(replies=[Reply("Оплатить можно картой. " * 20, buttons=(Button("Офисы", "/offices"),))])
+    await gate.remember(inbound, result)
+    stored = await state_store.get(TurnGate.dedup_key(inbound))
+    assert stored.startswith("z:") is state_store.compress_large_values
+    again = await gate.answered_before(inbound)
+    assert again.replies == result.replies and again.duplicate
