@@ -72,7 +72,12 @@ class MeteredEngine:
         channel = inbound.channel
         _child(TURN_SECONDS, channel).observe(time.perf_counter() - started)
         _child(MESSAGES, channel, inbound.via or "typed").inc()
-        outcome = "duplicate" if result.duplicate else "held_by_agent" if result.held_by_agent else "answered"
+        outcome = (
+            "refused" if result.refused
+            else "duplicate" if result.duplicate
+            else "held_by_agent" if result.held_by_agent
+            else "answered"
+        )  # fmt: skip
         _child(TURNS, channel, outcome).inc()
         intent = getattr(result, "intent", None)
         if intent and not result.duplicate:

@@ -26,7 +26,7 @@ from dialogs.policies import PolicyContext, decide
 from dialogs.responder import Responder
 from dialogs.router import SkillRouter
 from dialogs.skills import FORMS, build_root_router, build_turn_policies
-from dialogs.state.base import StateStore
+from dialogs.state.base import StateStore, TurnRefused
 from dialogs.texts.catalog import TextCatalog
 from dialogs.turn import Services, Turn
 from dispatcher.handoff_marks import HandoffMarks, Queued
@@ -112,6 +112,8 @@ class DialogEngine:
         the message), and nothing is remembered, so sending again retries."""
         try:
             return await self._handle(inbound, understood)
+        except TurnRefused:
+            return TurnResult(refused=True)  # the channel says why; nothing happened
         except Exception:  # noqa: BLE001 - a subscriber never sees a stack trace
             log.exception("turn failed on %s (message %s)", inbound.channel, inbound.message_id)
             say = Responder(self.texts)

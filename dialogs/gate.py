@@ -106,7 +106,8 @@ class TurnGate:
         result of a re-delivered message, the rate count (a re-delivery is not
         counted), the stored conversation and the ``also_read`` keys
         (``GateTurn.also``); the conversation and the result are
-        kept when the turn ends normally, and nothing when it raises."""
+        kept when the turn ends normally, and nothing when it raises. Raises
+        ``TurnRefused`` when ``inbound.refused_if_set`` names a key that is set."""
         key = inbound.conversation_key
         async with self._store.locked_turn(
             f"lock:{key}",
@@ -117,6 +118,7 @@ class TurnGate:
             window=RATE_WINDOW_SECONDS,
             state_key=conversations.state_key(key),
             also_read=also_read,
+            refuse_if=inbound.refused_if_set,
         ) as locked:
             yield GateTurn(self, inbound, conversations, locked)
 

@@ -71,6 +71,10 @@ class Inbound:
     # How the message came: typed text, a button press, a shared contact. Unset: read
     # from the fields (a payload is a button; a vouched phone without text a contact).
     via: str | None = None
+    # A StateStore key whose presence refuses the turn before anything is read,
+    # counted, replayed or stored (web chat: the session was ended). Checked in the
+    # gate's own first step, so it costs no round trip of its own.
+    refused_if_set: str | None = None
 
     def __post_init__(self) -> None:
         if self.via is None:
@@ -99,6 +103,9 @@ class TurnResult:
     held_by_agent: bool = False
     # What the engine understood the message as (for metrics; not part of the reply).
     intent: str | None = None
+    # ``Inbound.refused_if_set`` was set: nothing happened, there is no reply; the
+    # channel tells its client why (the web chat: 401 session_ended). Never stored.
+    refused: bool = False
 
     def to_dict(self) -> dict:
         return {

@@ -28,6 +28,12 @@ class SessionRevocations:
         """Refuse the session's tokens for the ``seconds_left`` they could still be valid."""
         await self._store.set(_ended_key(session_id), "1", ttl=max(1.0, seconds_left))
 
+    @staticmethod
+    def key(session_id: str) -> str:
+        """The StateStore key that is set once the session ended (for
+        ``Inbound.refused_if_set``: the engine's gate checks it with the turn's lock)."""
+        return _ended_key(session_id)
+
     async def is_ended(self, session_id: str) -> bool | None:
         """True/False, or None when the store cannot say (Redis away): the caller decides."""
         try:

@@ -20,6 +20,11 @@ class LockTimeout(TimeoutError):
     """The per-key lock could not be acquired in time."""
 
 
+class TurnRefused(Exception):
+    """``locked_turn``'s ``refuse_if`` key is set: the turn did not begin (no lock
+    taken, nothing read, counted or written)."""
+
+
 @dataclass
 class LockedTurn:
     """What ``StateStore.locked_turn`` read when it took the lock, and the writes it
@@ -89,6 +94,7 @@ class StateStore(ABC):
         window: float,
         state_key: str,
         also_read: tuple[str, ...] = (),
+        refuse_if: str | None = None,
     ) -> AsyncIterator[LockedTurn]:
         """What a dialog turn needs at its start and end, as ``lock`` + ``get`` +
         ``incr`` + ``get`` then ``set``s inside the lock: take the lock, read
@@ -96,8 +102,13 @@ class StateStore(ABC):
         like ``incr``) and read ``state_key`` and the ``also_read`` keys. The turn's
         ``set`` calls are written when the body ends normally, then the lock is released.
 
+        ``refuse_if``: when that key is set, raise ``TurnRefused`` instead, before
+        anything else (each attempt at the lock checks it again).
+
         This default composes the primitives; a networked store overrides it to
         make one round trip at each end (RedisStateStore: a script each)."""
+        if refuse_if and await self.get(refuse_if) is not None:
+            raise TurnRefused(refuse_if)
         async with self.lock(lock_key, timeout=timeout, wait=wait):
             once = await self.get(once_key) if once_key else None
             count = state = None

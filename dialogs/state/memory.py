@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from dialogs.state._subscription import SubscriberInbox
-from dialogs.state.base import LockedTurn, LockTimeout, StateStore
+from dialogs.state.base import LockedTurn, LockTimeout, StateStore, TurnRefused
 
 log = logging.getLogger(__name__)
 
@@ -185,9 +185,12 @@ class MemoryStateStore(StateStore):
         window: float,
         state_key: str,
         also_read: tuple[str, ...] = (),
+        refuse_if: str | None = None,
     ) -> AsyncIterator[LockedTurn]:
         """As ``StateStore.locked_turn`` (same steps, same results), with the reads and
         the writes each done in one go: no await between them, one clock reading."""
+        if refuse_if and self._value_of(refuse_if, self._tick()) is not None:
+            raise TurnRefused(refuse_if)
         async with self.lock(lock_key, timeout=timeout, wait=wait):
             now = self._tick()
             once = self._value_of(once_key, now) if once_key else None

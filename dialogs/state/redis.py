@@ -22,7 +22,7 @@ from redis.exceptions import LockNotOwnedError, RedisError
 
 from dialogs.state._fanout import PubSubFanout
 from dialogs.state._subscription import SubscriberInbox
-from dialogs.state.base import LockedTurn, LockTimeout, StateStore
+from dialogs.state.base import LockedTurn, LockTimeout, StateStore, TurnRefused
 
 log = logging.getLogger(__name__)
 
@@ -40,20 +40,29 @@ return count
 # The start of a dialog turn in one round trip (StateStore.locked_turn): the lock
 # (the same SET NX PX with a token as redis-py's Lock, so both exclude each other),
 # then the de-duplication key; unless it is set, the rate counter (as _INCR_IN_WINDOW),
-# the conversation state and the keys read beside it. KEYS: lock, counter, state,
-# [once,] also-read...; ARGV: token, lock ms, window ms, 1 if KEYS[4] is the once key
-# else 0. Returns false while the lock is held elsewhere.
+# the conversation state and the keys read beside it. Before all that, the refusing
+# key: when it exists, nothing is done (not even the lock taken). KEYS: lock, counter,
+# state, [refuse,] [once,] also-read...; ARGV: token, lock ms, window ms, 1 if a once
+# key is given else 0, 1 if a refusing key is given else 0. Returns false while the
+# lock is held elsewhere, {2} when refused.
 _BEGIN_TURN = """
+local next_key = 4
+if ARGV[5] == '1' then
+    if redis.call('EXISTS', KEYS[4]) == 1 then
+        return {2}
+    end
+    next_key = 5
+end
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
     return false
 end
-local first_also = 4
+local first_also = next_key
 if ARGV[4] == '1' then
-    local once = redis.call('GET', KEYS[4])
+    local once = redis.call('GET', KEYS[next_key])
     if once then
         return {0, once}
     end
-    first_also = 5
+    first_also = next_key + 1
 end
 local count = redis.call('INCR', KEYS[2])
 if count == 1 or redis.call('PTTL', KEYS[2]) == -1 then
@@ -222,22 +231,27 @@ class RedisStateStore(StateStore):
         window: float,
         state_key: str,
         also_read: tuple[str, ...] = (),
+        refuse_if: str | None = None,
     ) -> AsyncIterator[LockedTurn]:
         """One script at the start and one at the end instead of seven round trips."""
         if timeout is None or timeout <= 0:
             raise ValueError(f"lock timeout must be positive, got {timeout!r}")
         token = uuid.uuid4().hex
         keys = [self._lock_key(lock_key), self._value_key(counter_key), self._value_key(state_key)]
+        if refuse_if:
+            keys.append(self._value_key(refuse_if))
         if once_key:
             keys.append(self._value_key(once_key))
         keys += [self._value_key(key) for key in also_read]
-        args = [token, _milliseconds(timeout), _milliseconds(window), 1 if once_key else 0]
+        args = [token, _milliseconds(timeout), _milliseconds(window), 1 if once_key else 0, 1 if refuse_if else 0]
         loop = asyncio.get_running_loop()
         give_up_at = loop.time() + wait
         while (opened := await self._begin_turn(keys=keys, args=args)) is None:
             if loop.time() >= give_up_at:
                 raise LockTimeout(f"lock {lock_key!r} is still held after waiting {wait} s")
             await asyncio.sleep(min(self._lock_poll_interval, max(0.0, give_up_at - loop.time())))
+        if opened[0] == 2:
+            raise TurnRefused(refuse_if)  # the lock was not taken: nothing to release
         if opened[0] == 0:
             turn = LockedTurn(once=_text(opened[1]), count=None, state=None)
         else:

@@ -511,3 +511,26 @@ async def test_the_gate_stores_a_result_each_store_reads_back_whole(state_store)
     assert stored.startswith("z:") is state_store.compress_large_values
     again = await gate.answered_before(inbound)
     assert again.replies == result.replies and again.duplicate
+
+
+async def test_locked_turn_is_refused_while_its_refusing_key_is_set(state_store: StateStore):
+    from dialogs.state.base import TurnRefused
+
+    def refusable(once: str | None = "dedup:m1"):
+        return state_store.locked_turn("lock:c", timeout=5, wait=0.2, once_key=once, counter_key="rate:c", window=60,
+                                       state_key="conv:c", also_read=("mark:a",), refuse_if="ended:s")
+
+    async with refusable() as opened:  # not set: an ordinary turn, the other keys in their places
+        assert (opened.count, opened.also) == (1, (None,))
+        opened.set("dedup:m1", "stored replies")
+    await state_store.set("ended:s", "1")
+    for once in ("dedup:m1", "dedup:m2", None):  # a stored result is not replayed either
+        with pytest.raises(TurnRefused):
+            async with refusable(once):
+                pytest.fail("a refused turn must not begin")
+    assert await state_store.get("rate:c") == "1"  # refused turns are not counted
+    async with turn(state_store, once=None) as other:  # and they left no lock behind
+        assert other.count == 2
+    await state_store.delete("ended:s")
+    async with refusable() as again:
+        assert again.once == "stored replies"

@@ -27,8 +27,13 @@ class EchoEngine:
     """
 
     seen: list[Inbound] = field(default_factory=list)
+    # The app's StateStore (set by ``factory_with_engine``): like the real engine's
+    # gate, a turn whose ``refused_if_set`` key is set is refused (an ended session).
+    store: object | None = None
 
     async def handle(self, inbound: Inbound) -> TurnResult:
+        if inbound.refused_if_set and self.store is not None and await self.store.get(inbound.refused_if_set) is not None:
+            return TurnResult(refused=True)
         self.seen.append(inbound)
         if inbound.text == "boom":
             raise RuntimeError("engine exploded")
@@ -64,6 +69,8 @@ def factory_with_engine(engine):
     async def factory(settings: Settings):
         container = await build_container(settings)
         container.engine = engine
+        if hasattr(engine, "store"):
+            engine.store = container.store
         return container
 
     return factory

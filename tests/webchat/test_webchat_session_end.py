@@ -91,3 +91,28 @@ async def test_an_ended_chat_is_refused_by_every_process_sharing_redis(sqlite_ur
         assert (await first.post("/api/webchat/sessions/end", headers=bearer(session))).status_code == 204
         response = await second.get("/api/webchat/history", headers=bearer(session))
         assert response.status_code == 401 and response.json()["error"]["code"] == "session_ended"
+
+
+async def test_with_the_real_engine_an_ended_chat_gets_no_turn_and_no_stored_reply(sqlite_url, tmp_path):
+    await _ended_chat_gets_no_turn(make_settings(sqlite_url, tmp_path))
+
+
+@pytest.mark.redis
+async def test_with_the_real_engine_on_redis_an_ended_chat_gets_no_turn_and_no_stored_reply(sqlite_url, tmp_path, redis_url):
+    await _ended_chat_gets_no_turn(make_settings(sqlite_url, tmp_path, redis_url=redis_url))
+
+
+async def _ended_chat_gets_no_turn(settings):
+    """The ended mark is checked by the engine's gate with the turn's lock (no read of its
+    own): a new message, and a retry of one answered before, are both refused."""
+    async with running_app(settings) as (app, client):
+        session = (await client.post("/api/webchat/sessions")).json()
+        asked = {"text": "Когда работает офис в Уфе?", "client_message_id": "q1"}
+        first = await client.post("/api/webchat/messages", json=asked, headers=bearer(session))
+        assert first.status_code == 200 and first.json()["replies"]
+        assert (await client.post("/api/webchat/sessions/end", headers=bearer(session))).status_code == 204
+        for body in (asked, {"text": "ещё вопрос", "client_message_id": "q2"}, {"text": "без номера"}):
+            response = await client.post("/api/webchat/messages", json=body, headers=bearer(session))
+            assert response.status_code == 401 and response.json()["error"]["code"] == "session_ended"
+        history = await app.state.container.transcript.history(f"webchat:{session['session_id']}")
+        assert [line.direction for line in history if line.direction == "in"] == ["in"]  # only the first
