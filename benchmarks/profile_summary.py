@@ -62,6 +62,12 @@ def short_path(path: str) -> str:
     return path
 
 
+# Innermost frames of a worker thread waiting for work: py-spy reports a thread blocked
+# in a C-level queue get as busy (its idle detection misses it; lines showed
+# ``work_queue.get(block=True)``), so these samples are waits, not CPU, and are left out.
+IDLE_WAITS = {("_worker", "concurrent/futures/thread.py")}
+
+
 def parse(raw: str) -> list[tuple[list[tuple[str, str]], int]]:
     stacks = []
     for line in raw.splitlines():
@@ -73,6 +79,8 @@ def parse(raw: str) -> list[tuple[list[tuple[str, str]], int]]:
             match = _FRAME.match(frame)
             if match:
                 frames.append((match["function"], short_path(match["path"])))
+        if frames and frames[-1] in IDLE_WAITS:
+            continue
         stacks.append((frames, int(count)))
     return stacks
 

@@ -47,6 +47,20 @@ def test_profile_summary_attributes_each_sample_to_its_innermost_layer() -> None
     assert "60.0%  dialogs/engine.py:handle → asyncpg" in text
 
 
+def test_a_worker_thread_waiting_for_work_is_not_counted() -> None:
+    waiting = (
+        "_bootstrap (/usr/lib/python3.11/threading.py);"
+        "_worker (/usr/lib/python3.11/concurrent/futures/thread.py) 7"
+    )
+    working = (
+        "_bootstrap (/usr/lib/python3.11/threading.py);_worker (/usr/lib/python3.11/concurrent/futures/thread.py);"
+        "run (/usr/lib/python3.11/concurrent/futures/thread.py);_run (/repo/storage/sqlite_appender.py) 3"
+    )
+    lines = profile_summary.summarize(f"{waiting}\n{working}")
+    assert lines[0].startswith("3 CPU samples")
+    assert "100.0%  our code: storage" in "\n".join(lines)
+
+
 def test_short_paths_name_the_package() -> None:
     assert (
         profile_summary.short_path(
