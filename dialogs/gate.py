@@ -65,7 +65,7 @@ class GateTurn:
     def remember(self, result: TurnResult) -> None:
         key = self._gate.dedup_key(self._inbound)
         if key:
-            self._locked.set(key, self._gate.dumps(result, compress=self._gate.compress), ttl=self._gate.dedup_ttl)
+            self._locked.set(key, self._gate.stored(result), ttl=self._gate.dedup_ttl)
 
 
 class TurnGate:
@@ -92,10 +92,10 @@ class TurnGate:
     def dedup_ttl(self) -> float:
         return self._dedup_ttl
 
-    @property
-    def compress(self) -> bool:
-        """Stored results are compressed where the store asks for it (Redis)."""
-        return self._store.compress_large_values
+    def stored(self, result: TurnResult) -> str:
+        """``result`` as kept under its de-duplication key: compressed where the store
+        asks for it (Redis), plain JSON in-process."""
+        return self.dumps(result, compress=self._store.compress_large_values)
 
     @asynccontextmanager
     async def enter(
@@ -137,7 +137,7 @@ class TurnGate:
     async def remember(self, inbound: Inbound, result: TurnResult) -> None:
         key = self.dedup_key(inbound)
         if key:
-            await self._store.set(key, self.dumps(result, compress=self.compress), ttl=self._dedup_ttl)
+            await self._store.set(key, self.stored(result), ttl=self._dedup_ttl)
 
     async def too_fast(self, inbound: Inbound) -> bool:
         count = await self._store.incr(f"rate:{inbound.conversation_key}", RATE_WINDOW_SECONDS)

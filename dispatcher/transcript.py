@@ -363,7 +363,13 @@ class BufferedTranscript:
         async with self._write_lock:
             batch, self._pending, self._pending_turns = self._pending, [], set()
             waiters, self._waiters = self._waiters, []
-            late = asyncio.get_running_loop().call_later(self._max_wait_seconds, self._write_is_late, waiters)
+            # The wait bound, armed only when turns wait (the idle writer flushes every
+            # ``flush_seconds`` with nobody waiting).
+            late = (
+                asyncio.get_running_loop().call_later(self._max_wait_seconds, self._write_is_late, waiters)
+                if waiters
+                else None
+            )
             try:
                 if batch:
                     await self._transcript._write_isolating(batch, self.set_aside)
@@ -374,7 +380,8 @@ class BufferedTranscript:
                 _release(waiters)  # the turns go on; their lines wait for the retry
                 raise
             finally:
-                late.cancel()
+                if late is not None:
+                    late.cancel()
                 self._late = False
             self._failing = False
             _release(waiters)

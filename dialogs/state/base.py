@@ -103,7 +103,8 @@ class StateStore(ABC):
         ``set`` calls are written when the body ends normally, then the lock is released.
 
         ``refuse_if``: when that key is set, raise ``TurnRefused`` instead, before
-        anything else (each attempt at the lock checks it again).
+        anything else (Redis checks it again at each attempt at a held lock; this
+        default and the in-process store check it once, before waiting).
 
         This default composes the primitives; a networked store overrides it to
         make one round trip at each end (RedisStateStore: a script each)."""
