@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import random
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, Security, WebSocket, status
@@ -190,11 +189,14 @@ async def _message_of(request: Request) -> MessageIn:
         ) from None
 
 
-def _unnamed_message_id() -> str:
-    """An id for a message sent without ``client_message_id``: only unique, never a
-    secret, so 128 bits of the ``random`` module (reseeded in each forked worker) —
-    ``uuid4`` reads the kernel's generator, a system call on every message."""
-    return f"{random.getrandbits(128):032x}"
+def _message_id(session_id: str, client_message_id: str | None) -> str | None:
+    """The engine's id of a web chat message: namespaced by the session, since ids are
+    chosen by clients and one session's id must never match (and replay the stored
+    replies of) another session's. None without ``client_message_id``: nobody can send
+    that message again, so the engine keeps no result to replay for it (no
+    de-duplication record: a day of ~1 KB in Redis per message, and its CPU) and its
+    transcript lines need no turn key."""
+    return f"{session_id}:{client_message_id}" if client_message_id else None
 
 
 async def post_message(request: Request) -> Response:
@@ -217,9 +219,7 @@ async def post_message(request: Request) -> Response:
     inbound = Inbound(
         channel=CHANNEL,
         user_id=session_id,
-        # Namespaced by the session: ids are chosen by clients, and one session's id
-        # must never match (and replay the stored replies of) another session's.
-        message_id=f"{session_id}:{message.client_message_id or _unnamed_message_id()}",
+        message_id=_message_id(session_id, message.client_message_id),
         text=message.text,
         payload=message.payload,
         refused_if_set=channel.revocations.key(session_id),

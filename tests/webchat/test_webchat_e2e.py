@@ -69,3 +69,24 @@ async def test_a_password_is_flagged_secret_and_redacted_in_history(sqlite_url, 
         history = (await client.get("/api/webchat/history", headers=bearer(session))).json()["messages"]
     assert response.json()["inbound_was_secret"] is True
     assert "demo1" not in str(history)
+
+
+async def test_a_message_without_client_id_is_answered_each_time_and_keeps_no_replay_record(sqlite_url, tmp_path):
+    async with running_app(make_settings(sqlite_url, tmp_path)) as (app, client):
+        store = app.state.container.store
+        session = (await client.post("/api/webchat/sessions")).json()
+        ask = {"text": "Как оплатить интернет?"}
+        first = await client.post("/api/webchat/messages", json=ask, headers=bearer(session))
+        keys_after_first = store.stats().keys
+        again = await client.post("/api/webchat/messages", json=ask, headers=bearer(session))
+        # Without an id nobody can send "the same" message again: no result is kept to
+        # replay (the conversation's state and rate keys exist already: no new key).
+        assert store.stats().keys == keys_after_first
+        with_id = await client.post(
+            "/api/webchat/messages", json={**ask, "client_message_id": "m-1"}, headers=bearer(session)
+        )
+        assert store.stats().keys == keys_after_first + 1  # this one can be retried: kept
+        history = (await client.get("/api/webchat/history", headers=bearer(session))).json()["messages"]
+    assert first.status_code == again.status_code == with_id.status_code == 200
+    assert again.json()["replies"] == first.json()["replies"]  # answered again, not replayed
+    assert [m["text"] for m in history if m["from"] == "user"] == [ask["text"]] * 3  # each one recorded
