@@ -20,6 +20,7 @@ from redis.asyncio.connection import BlockingConnectionPool, ConnectionPool
 from redis.asyncio.lock import Lock
 from redis.exceptions import LockNotOwnedError, RedisError
 
+from dialogs.state._autopipeline import ScriptPipeline
 from dialogs.state._fanout import PubSubFanout
 from dialogs.state._subscription import SubscriberInbox
 from dialogs.state.base import LockedTurn, LockTimeout, StateStore, TurnRefused
@@ -104,6 +105,11 @@ def _milliseconds(seconds: float | None) -> int | None:
     return max(1, math.ceil(seconds * 1000))
 
 
+def _log_failed_release(reply: "asyncio.Future") -> None:
+    if not reply.cancelled() and reply.exception() is not None:
+        log.warning("could not release an abandoned turn's lock (it expires by itself): %r", reply.exception())
+
+
 def _text(raw: bytes | str | None) -> str | None:
     # Works whether or not the client was made with decode_responses=True.
     if raw is None or isinstance(raw, str):
@@ -138,6 +144,9 @@ class RedisStateStore(StateStore):
         self._incr_in_window = client.register_script(_INCR_IN_WINDOW)
         self._begin_turn = client.register_script(_BEGIN_TURN)
         self._end_turn = client.register_script(_END_TURN)
+        # The scripts go to Redis auto-pipelined: the calls of many turns made in one
+        # pass of the event loop share one round trip (see _autopipeline).
+        self._scripts = ScriptPipeline(client)
         self._closed = False
 
     @classmethod
@@ -184,7 +193,7 @@ class RedisStateStore(StateStore):
     # -- counters -------------------------------------------------------------------------
     async def incr(self, key: str, window: float) -> int:
         window_ms = _milliseconds(window)
-        return int(await self._incr_in_window(keys=[self._value_key(key)], args=[window_ms]))
+        return int(await self._scripts.call(self._incr_in_window, [self._value_key(key)], [window_ms]))
 
     async def ttl(self, key: str) -> float | None:
         remaining_ms = await self._client.pttl(self._value_key(key))
@@ -246,7 +255,14 @@ class RedisStateStore(StateStore):
         args = [token, _milliseconds(timeout), _milliseconds(window), 1 if once_key else 0, 1 if refuse_if else 0]
         loop = asyncio.get_running_loop()
         give_up_at = loop.time() + wait
-        while (opened := await self._begin_turn(keys=keys, args=args)) is None:
+
+        def give_back(opened: list | None) -> None:
+            # The caller stopped waiting (cancelled) but the script ran: a lock it took
+            # is released at once instead of blocking the conversation until ``timeout``.
+            if opened is not None and opened[0] != 2:
+                self._scripts.call(self._end_turn, [keys[0]], [token]).add_done_callback(_log_failed_release)
+
+        while (opened := await self._scripts.call(self._begin_turn, keys, args, abandoned=give_back)) is None:
             if loop.time() >= give_up_at:
                 raise LockTimeout(f"lock {lock_key!r} is still held after waiting {wait} s")
             await asyncio.sleep(min(self._lock_poll_interval, max(0.0, give_up_at - loop.time())))
@@ -263,11 +279,13 @@ class RedisStateStore(StateStore):
             yield turn
             writes = turn.writes
         finally:
-            # Shielded: a holder cancelled here still frees the lock at once.
-            released = await asyncio.shield(self._end_turn(
-                keys=[keys[0], *(self._value_key(key) for key, _, _ in writes)],
-                args=[token, *(part for _, value, ttl in writes for part in (value, _milliseconds(ttl) or 0))],
-            ))
+            # Sent even if this holder is cancelled while it waits (a queued call always
+            # is): the lock is freed at once either way.
+            released = await self._scripts.call(
+                self._end_turn,
+                [keys[0], *(self._value_key(key) for key, _, _ in writes)],
+                [token, *(part for _, value, ttl in writes for part in (value, _milliseconds(ttl) or 0))],
+            )
             if not released:
                 log.warning("lock %r was held longer than its timeout (%s s) and had already been freed", lock_key, timeout)
 
@@ -317,6 +335,7 @@ class RedisStateStore(StateStore):
         if self._closed:
             return
         self._closed = True
+        await self._scripts.drain()  # the turns' last writes and releases
         if self._fanout is not None:
             await self._fanout.close()
         if self._subscription_pool is not None:

@@ -4,10 +4,12 @@ the conversation and the result and releases the lock (StateStore.locked_turn)."
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 
 from dialogs.engine import DialogEngine
 from dialogs.messages import Inbound
@@ -18,13 +20,27 @@ pytestmark = pytest.mark.redis
 
 
 class CountingRedis(aioredis.Redis):
-    """The real client, counting the commands it sends (each one a round trip)."""
+    """The real client, recording each round trip it makes: the names of the commands
+    sent together (one alone, or a pipeline's)."""
 
-    sent: list[str]
+    sent: list[tuple[str, ...]]
 
     async def execute_command(self, *args, **options):
-        self.sent.append(str(args[0]).upper())
+        self.sent.append((str(args[0]).upper(),))
         return await super().execute_command(*args, **options)
+
+    def pipeline(self, transaction: bool = True, shard_hint=None) -> Pipeline:
+        return CountingPipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint, sent=self.sent)
+
+
+class CountingPipeline(Pipeline):
+    def __init__(self, *args, sent: list[tuple[str, ...]]) -> None:
+        super().__init__(*args)
+        self._sent = sent
+
+    async def execute(self, raise_on_error: bool = True):
+        self._sent.append(tuple(str(args[0]).upper() for args, _ in self.command_stack))
+        return await super().execute(raise_on_error)
 
 
 @pytest.fixture
@@ -46,12 +62,26 @@ async def test_a_turn_is_two_redis_round_trips(services, redis_store):
     engine = DialogEngine(services, NLU(services.directory), store=store)
     first = await engine.handle(ask("Какой режим работы офиса в Уфе?", "m1"))
     assert "Уфа" in first.replies[0].text
-    assert client.sent == ["EVALSHA", "EVALSHA"]
+    assert client.sent == [("EVALSHA",), ("EVALSHA",)]
 
     client.sent.clear()
     follow_up = await engine.handle(ask("а в Нальчике?", "m2"))  # needs the stored conversation
     assert "Нальчик" in follow_up.replies[0].text
-    assert client.sent == ["EVALSHA", "EVALSHA"]
+    assert client.sent == [("EVALSHA",), ("EVALSHA",)]
+
+
+async def test_concurrent_turns_share_their_round_trips(services, redis_store):
+    store, client = redis_store
+    engine = DialogEngine(services, NLU(services.directory), store=store)
+    inbounds = [
+        Inbound(channel="webchat", user_id=f"u{i}", message_id="m1", text="Как оплатить интернет?") for i in range(10)
+    ]
+    results = await asyncio.gather(*(engine.handle(inbound) for inbound in inbounds))
+    assert all("оплат" in result.replies[0].text.lower() for result in results)
+    # The ten turns' starts went in one pipeline; each turn still ran its two scripts.
+    assert client.sent[0] == ("EVALSHA",) * 10
+    assert sum(len(trip) for trip in client.sent) == 20
+    assert len(client.sent) < 20
 
 
 async def test_a_redelivered_message_gets_its_result_once_and_is_not_counted(services, redis_store):
