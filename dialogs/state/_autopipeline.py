@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,9 +71,13 @@ class ScriptPipeline:
     def _send_queued(self) -> None:
         queued, self._queued = self._queued, []
         for start in range(0, len(queued), self._max_calls):
-            task = asyncio.ensure_future(self._send(queued[start : start + self._max_calls]))
-            self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
+            self._track(self._send(queued[start : start + self._max_calls]))
+
+    def _track(self, sending: Coroutine[Any, Any, None]) -> None:
+        """Run ``sending`` as a task kept until it ends (``drain`` waits for it)."""
+        task = asyncio.ensure_future(sending)
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
 
     async def _send(self, calls: list[_Call]) -> None:
         try:
@@ -108,9 +112,7 @@ class ScriptPipeline:
                 return
             _deliver(call, reply)
 
-        task = asyncio.ensure_future(retry())
-        self._sending.add(task)
-        task.add_done_callback(self._sending.discard)
+        self._track(retry())
 
     async def drain(self) -> None:
         """Wait until every call queued so far has its reply (before closing the client)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import uuid
 
 import pytest
 import redis.asyncio as aioredis
@@ -22,15 +21,9 @@ FAILS_ON_BAD = "if ARGV[1] == 'bad' then return redis.error_reply('refused') end
 
 
 @pytest.fixture
-async def client(redis_url):
-    client = aioredis.from_url(redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-def prefix() -> str:
-    return f"test:{uuid.uuid4().hex[:8]}:"
+def client(raw):
+    """The client the pipelines go through: the plain one."""
+    return raw
 
 
 async def test_calls_of_one_pass_go_as_one_pipeline_with_their_own_replies(client):

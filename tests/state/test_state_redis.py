@@ -16,19 +16,6 @@ pytestmark = pytest.mark.redis
 
 
 @pytest.fixture
-def prefix() -> str:
-    return f"test:{uuid.uuid4().hex[:8]}:"
-
-
-@pytest.fixture
-async def raw(redis_url):
-    """A plain client: another process, or an operator with redis-cli."""
-    client = aioredis.from_url(redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
 async def store(redis_url, prefix):
     store = RedisStateStore.from_url(redis_url, prefix=prefix)
     yield store
