@@ -7,13 +7,15 @@ return (dialogs/events.py).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
+
+import orjson
 
 from dialogs.state.base import LockedTurn, StateStore
 
 
-@dataclass
+# slots: no attribute outside the fields can be set (orjson would serialise it).
+@dataclass(slots=True)
 class Conversation:
     key: str
     verified_account: str | None = None
@@ -47,22 +49,22 @@ class Conversation:
         return self.verified_account is not None
 
     def dumps(self) -> str:
-        # The fields as they are (json walks the nested dicts itself): ``asdict`` would
-        # deep-copy them first, on every turn, for nothing.
-        return json.dumps({name: getattr(self, name) for name in _FIELDS}, ensure_ascii=False, separators=(",", ":"))
+        # orjson serialises the dataclass itself, fields in order, compact, UTF-8 as it
+        # is: the same text ``json.dumps`` gave (separators ",", ":"; ensure_ascii off),
+        # in 1 µs instead of 5 (twice a turn with the parse; benchmarks, part 4).
+        return orjson.dumps(self).decode()
 
     @classmethod
     def loads(cls, key: str, raw: str | None) -> "Conversation":
         if not raw:
             return cls(key=key)
-        data = json.loads(raw)
+        data = orjson.loads(raw)
         data["key"] = key
         # Fields of an older or newer version of this class are left out.
         return cls(**{k: v for k, v in data.items() if k in _KNOWN_FIELDS})
 
 
-_FIELDS = tuple(Conversation.__dataclass_fields__)
-_KNOWN_FIELDS = frozenset(_FIELDS)
+_KNOWN_FIELDS = frozenset(Conversation.__dataclass_fields__)
 
 
 class ConversationStore:

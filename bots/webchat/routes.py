@@ -172,6 +172,15 @@ async def _message_of(request: Request) -> MessageIn:
     body = await request.body()
     data: object = body  # not JSON by its content type: validated as it is (a 422)
     if _is_json(request.headers.get("content-type")):
+        if body:
+            # The usual body, read and validated by pydantic-core's own JSON parser in
+            # one step (5 µs instead of 8). Anything it refuses — invalid, too deep,
+            # not UTF-8, a wrong field — takes the path below, which says why exactly
+            # as before; what it accepts, the path below accepts the same.
+            try:
+                return MessageIn.model_validate_json(body)
+            except ValidationError:
+                pass
         if not body:
             raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}])
         try:
@@ -227,10 +236,11 @@ async def post_message(request: Request) -> Response:
     result = await channel.engine.handle(inbound)
     if result.refused:
         raise _session_ended()
-    # Serialised by pydantic at once: returning the model would have FastAPI dump it,
-    # validate it again against ``response_model`` and encode it (~17 µs more a message);
-    # ``response_model`` stays for the OpenAPI schema.
-    response = Response(MessagesOut.of(result).model_dump_json(exclude_none=True), media_type="application/json")
+    # Serialised at once: returning the model would have FastAPI dump it, validate it
+    # again against ``response_model`` and encode it (~17 µs more a message), and
+    # building the model alone cost ~20 µs; ``response_model`` stays for the OpenAPI
+    # schema, and ``MessagesOut.json_of`` writes what the model would.
+    response = Response(MessagesOut.json_of(result), media_type="application/json")
     if check.fresh_token:
         response.headers[TOKEN_HEADER] = check.fresh_token  # the sliding idle window (see _valid_token)
     return response
