@@ -221,6 +221,32 @@ async def test_lock_frees_itself_after_timeout(state_store: StateStore):
                 pass
 
 
+async def test_a_lock_past_its_timeout_is_free_for_whoever_comes_later(state_store: StateStore):
+    # Nobody waited while it was held (the in-process store arms no timer then): the
+    # lock is still free at once for someone who comes after its timeout.
+    abandoned = state_store.lock("k", timeout=0.2, wait=1)
+    await abandoned.__aenter__()
+    await asyncio.sleep(0.3)
+    started = time.monotonic()
+    async with state_store.lock("k", timeout=5, wait=2):
+        assert time.monotonic() - started < 0.15
+        await abandoned.__aexit__(None, None, None)  # and its late leaving frees nothing
+        with pytest.raises(LockTimeout):
+            async with state_store.lock("k", timeout=5, wait=0.2):
+                pass
+
+
+async def test_a_waiter_gets_the_lock_at_the_holders_timeout_not_before(state_store: StateStore):
+    abandoned = state_store.lock("k", timeout=0.6, wait=1)
+    await abandoned.__aenter__()
+    await asyncio.sleep(0.3)  # the waiter comes halfway through the holder's timeout
+    started = time.monotonic()
+    async with state_store.lock("k", timeout=5, wait=3):
+        waited = time.monotonic() - started
+        assert 0.15 <= waited < 1.5
+    await abandoned.__aexit__(None, None, None)
+
+
 async def test_locks_on_different_keys_do_not_block_each_other(state_store: StateStore):
     async with state_store.lock("conv:1", timeout=5, wait=0.2):
         async with state_store.lock("conv:2", timeout=5, wait=0.2):

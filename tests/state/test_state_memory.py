@@ -131,3 +131,26 @@ async def test_closed_store_refuses_subscriptions_and_fails_ping():
 @pytest.mark.parametrize("url", [None, ""])
 def test_make_state_store_without_redis_is_memory(url):
     assert isinstance(make_state_store(url), MemoryStateStore)
+
+
+async def test_a_turn_whose_counter_is_no_number_raises_and_gives_the_lock_back():
+    store = MemoryStateStore()
+    await store.set("rate:c", "not a number")
+    with pytest.raises(ValueError):
+        async with store.locked_turn("lock:c", timeout=5, wait=1, once_key=None, counter_key="rate:c",
+                                     window=60, state_key="conv:c"):  # fmt: skip
+            pytest.fail("the turn began")
+    assert store.stats().locks == 0
+    async with store.lock("lock:c", wait=0):
+        pass
+
+
+async def test_only_a_lock_someone_waits_for_has_an_expiry_timer():
+    store = MemoryStateStore()
+    async with store.lock("k", timeout=5):
+        assert store._locks["k"].expiry is None  # nobody waits: no timer to arm and cancel
+        waiter = asyncio.create_task(_hold(store, "k"))
+        await asyncio.sleep(0.01)
+        assert store._locks["k"].expiry is not None  # someone waits: the holder's timeout must free it
+    await waiter
+    assert store.stats().locks == 0
