@@ -9,7 +9,7 @@ turn policies (dialogs/policies.py) are routers of that kind.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Iterable
 
 from dialogs.events import Event
@@ -47,6 +47,17 @@ class HasEntity:
 class _Registered:
     filters: tuple[Filter, ...]
     handler: Handler
+    # The only intents any of its ``IntentIs`` filters lets through (None: it has no
+    # such filter): a turn of another intent skips it without calling the filters —
+    # most of the ~20 handlers a turn walks past (filters have no side effects).
+    intents: frozenset[str] | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        allowed: frozenset[str] | None = None
+        for check in self.filters:
+            if isinstance(check, IntentIs):
+                allowed = frozenset(check.intents) if allowed is None else allowed & frozenset(check.intents)
+        self.intents = allowed
 
     def match(self, turn: Turn) -> dict[str, Any] | None:
         data: dict[str, Any] = {}
@@ -99,6 +110,9 @@ class SkillRouter:
         """The events of the first matching handler that answers; None when none does.
         ``context`` goes to every handler, with the data its filters extracted."""
         for registered in self.handlers():
+            # turn.intent is read again for each handler: a policy may have changed it.
+            if registered.intents is not None and turn.parse.intent not in registered.intents:
+                continue
             data = registered.match(turn)
             if data is not None:
                 events = await registered.handler(turn, say, **context, **data)

@@ -120,3 +120,36 @@ async def test_a_handler_registered_in_a_child_after_a_dispatch_is_found(make_tu
         return [LastIntent("late")]
 
     assert await root.dispatch(make_turn(parse=parsed("balance")), say) == [LastIntent("late")]
+
+
+async def test_a_handler_that_changes_the_intent_and_passes_hands_the_turn_to_that_intents_handler(make_turn, say):
+    # As the follow-up policy does («а в Уфе?» becomes the last request's intent): the
+    # intent is read again for each handler, not once per dispatch.
+    router = SkillRouter("policies")
+
+    @router.on(IntentIs("greet"))
+    async def rewrite(turn, say):
+        turn.parse = parsed("office_hours", city="Уфа")
+        return None
+
+    @router.on(IntentIs("greet"))
+    async def greet(turn, say):
+        return [LastIntent("greet")]
+
+    @router.on(IntentIs("office_hours"), HasEntity("city"))
+    async def hours(turn, say, city):
+        return [CityRemembered(city)]
+
+    assert await router.dispatch(make_turn(parse=parsed("greet")), say) == [CityRemembered("Уфа")]
+
+
+async def test_two_intent_filters_on_one_handler_both_must_pass(make_turn, say):
+    router = SkillRouter("skills")
+
+    @router.on(IntentIs("balance", "help"), IntentIs("help", "greet"))
+    async def only_help(turn, say):
+        return [LastIntent("help")]
+
+    assert await router.dispatch(make_turn(parse=parsed("help")), say) == [LastIntent("help")]
+    assert await router.dispatch(make_turn(parse=parsed("balance")), say) is None
+    assert await router.dispatch(make_turn(parse=parsed("greet")), say) is None
