@@ -31,6 +31,10 @@ class RoundTrips:
         float  # per turn: network writes by redis-py (a pipeline or script is one)
     )
     redis_commands: dict[str, float]  # per turn, by command
+    # per turn: the sends before the dialog ran — the turn's lock, de-duplication, rate
+    # count and state (issue 11: one round trip for these); the rest come after it or
+    # from skills (a login's attempt counters)
+    redis_sends_to_begin: float
     sql_statements: float  # per turn, on the reply path
     sql_by_kind: dict[str, float]  # per turn: first word and table
     sql_after_reply: float  # per turn: transcript batches, written after the replies
@@ -42,6 +46,11 @@ class _Counter:
         self.redis_sends = 0
         self.redis_commands: collections.Counter = collections.Counter()
         self.sql: collections.Counter = collections.Counter()
+        # Where in its turn each Redis send happened: "begin" (set by the caller when a
+        # turn starts: the gate's lock, de-duplication, rate and state), "dialog" (while
+        # the policies and skills run), "end" (after them: the state written, the lock freed).
+        self.phase = "begin"
+        self.sends_by_phase: collections.Counter = collections.Counter()
 
     def reset(self) -> None:
         self.__init__()
@@ -56,6 +65,8 @@ def counting():
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
+    import dialogs.engine as engine_module
+
     counter = _Counter()
     originals = (
         AbstractConnection.send_packed_command,
@@ -65,6 +76,7 @@ def counting():
 
     async def send_packed_command(self, command, check_health=True):
         counter.redis_sends += 1
+        counter.sends_by_phase[counter.phase] += 1
         return await originals[0](self, command, check_health)
 
     async def execute_command(self, *args, **options):
@@ -86,13 +98,24 @@ def counting():
         ]
         counter.sql[f"{words[0].upper()} {'+'.join(sorted(set(tables)))}".strip()] += 1
 
+    original_decide = engine_module.decide
+
+    async def decide(*args, **kwargs):
+        counter.phase = "dialog"
+        try:
+            return await original_decide(*args, **kwargs)
+        finally:
+            counter.phase = "end"
+
     AbstractConnection.send_packed_command = send_packed_command
     Redis.execute_command = execute_command
     Pipeline.execute = execute
+    engine_module.decide = decide  # the engine looks it up at each turn
     event.listen(Engine, "before_cursor_execute", on_execute)
     try:
         yield counter
     finally:
+        engine_module.decide = original_decide
         (
             AbstractConnection.send_packed_command,
             Redis.execute_command,
@@ -139,6 +162,7 @@ async def _measure(
     await container.transcript.flush()
     with counting() as counter:
         for _ in range(turns):
+            counter.phase = "begin"
             await turn()
         await container.transcript.flush()
     after = sum(
@@ -154,6 +178,7 @@ async def _measure(
         mix=mix_name,
         turns=turns,
         redis_sends=counter.redis_sends / turns,
+        redis_sends_to_begin=counter.sends_by_phase["begin"] / turns,
         redis_commands={
             name: count / turns for name, count in counter.redis_commands.most_common()
         },
@@ -173,7 +198,8 @@ def describe(figures: RoundTrips) -> list[str]:
     ]
     if figures.redis_commands:
         lines.append(
-            f"    Redis: {figures.redis_sends:.1f} round trips — "
+            f"    Redis: {figures.redis_sends:.1f} round trips ({figures.redis_sends_to_begin:.1f} to begin the turn: "
+            "lock, de-duplication, rate, state) — "
             + ", ".join(
                 f"{name} {count:.2f}" for name, count in figures.redis_commands.items()
             )
