@@ -264,111 +264,84 @@ async def run(
     # after the project's (a second apart, not after the half-max runs and the profile,
     # ~45 s later): this shared machine's speed drifts by the minute, and the ratio is
     # only fair when both are measured on the same minute. An idle server costs nothing.
-    async with http_bench.running_echo(workdir, workers) as (echo_url, echo_process, _, _):
-        async with http_bench.running_server(backend, workdir, workers) as (base_url, process, startup, log_path):
-            figures = await _measure(
-                backend, base_url, process, startup, log_path, echo_url, echo_process, payloads, workdir,
-                workers=workers, sessions=sessions, seconds=seconds, connections=connections,
-                half_seconds=half_seconds, redis_conversations=redis_conversations,
-                profile_seconds=profile_seconds, profile_dir=profile_dir,
-            )  # fmt: skip
-    return figures
-
-
-async def _measure(
-    backend: Backend,
-    base_url: str,
-    process,
-    startup: float,
-    log_path: Path,
-    echo_url: str,
-    echo_process,
-    payloads: list[str],
-    workdir: Path,
-    *,
-    workers: int,
-    sessions: int,
-    seconds: float,
-    connections: int,
-    half_seconds: float,
-    redis_conversations: int,
-    profile_seconds: float,
-    profile_dir: Path | None,
-) -> SideBySide:
-    tokens = await make_sessions(base_url, sessions + len(QUESTIONS) + redis_conversations)
-    check_tokens, tokens = tokens[: len(QUESTIONS)], tokens[len(QUESTIONS) :]
-    memory_tokens, tokens = tokens[:redis_conversations], tokens[redis_conversations:]
-    memory = (
-        await redis_memory(base_url, backend, memory_tokens)
-        if backend.redis_url and memory_tokens
-        else None
-    )
-    unexpected = await check_answers(base_url, check_tokens)
-    # Warm-up of both: pools, caches, the NLU's first calls.
-    await loadgen.closed_loop(base_url, MESSAGES_PATH, tokens, payloads, connections=connections, seconds=2)
-    await loadgen.closed_loop(echo_url, "/echo", tokens, payloads, connections=connections, seconds=1)
-    await http_bench.until_idle(process.pid)
-    await http_bench.until_idle(echo_process.pid)
-    redis_pid = await _redis_pid(backend.redis_url) if backend.redis_url else None
-    redis_before = http_bench.process_cpu_seconds(redis_pid) if redis_pid else None
-    cpu_before = http_bench.process_cpu_seconds(process.pid)
-    project = await loadgen.closed_loop(
-        base_url, MESSAGES_PATH, tokens, payloads, connections=connections, seconds=seconds
-    )
-    cpu_after = http_bench.process_cpu_seconds(process.pid)
-    redis_after = http_bench.process_cpu_seconds(redis_pid) if redis_pid else None
-    server_cpu = (
-        (cpu_after - cpu_before) / project.seconds
-        if cpu_before is not None and cpu_after is not None
-        else None
-    )
-    figures = SideBySide(
-        backend.name, workers, project, None, startup, server_cpu, redis_memory=memory, unexpected=unexpected
-    )
-    figures.project_cpu_per_request = _cpu_per_request(cpu_before, cpu_after, project)
-    if redis_before is not None and redis_after is not None:
-        figures.redis_cpu = (redis_after - redis_before) / project.seconds
-    # The echo at once (see ``run``): the project's last writes done first.
-    await http_bench.until_idle(process.pid)
-    echo_cpu_before = http_bench.process_cpu_seconds(echo_process.pid)
-    figures.echo = await loadgen.closed_loop(
-        echo_url, "/echo", tokens, payloads, connections=connections, seconds=seconds
-    )
-    figures.echo_cpu_per_request = _cpu_per_request(
-        echo_cpu_before, http_bench.process_cpu_seconds(echo_process.pid), figures.echo
-    )
-    await http_bench.until_idle(echo_process.pid)
-    if half_seconds > 0 and project.per_second > 0:
-        figures.half_paced = await loadgen.paced(
-            base_url, MESSAGES_PATH, tokens, payloads,
-            connections=connections, rate=figures.half_rate, seconds=half_seconds,
-        )  # fmt: skip
-        await http_bench.until_idle(process.pid)
-        load = http_bench._Load(base_url, seed=20261130, mix=QUESTIONS_MIX)
-        try:
-            figures.half = await http_bench.fixed_rate(
-                load,
-                process.pid,
-                rate=figures.half_rate,
-                seconds=half_seconds,
-                subscribers=max(64, sessions // 10),
-            )
-        finally:
-            await load.aclose()
-        await http_bench.until_idle(process.pid)
-    if profile_seconds > 0:
-        figures.profile = await profile_under_load(
-            base_url,
-            process.pid,
-            tokens,
-            payloads,
-            profile_dir or workdir,
-            connections,
-            profile_seconds,
-            workers,
-            name=f"profile-{backend.name.replace('+', '-')}-{workers}w.txt",
+    async with (
+        http_bench.running_echo(workdir, workers) as (echo_url, echo_process, _, _),
+        http_bench.running_server(backend, workdir, workers) as (base_url, process, startup, log_path),
+    ):
+        tokens = await make_sessions(base_url, sessions + len(QUESTIONS) + redis_conversations)
+        check_tokens, tokens = tokens[: len(QUESTIONS)], tokens[len(QUESTIONS) :]
+        memory_tokens, tokens = tokens[:redis_conversations], tokens[redis_conversations:]
+        memory = (
+            await redis_memory(base_url, backend, memory_tokens)
+            if backend.redis_url and memory_tokens
+            else None
         )
-    figures.notes = http_bench.notable_log_lines(log_path)
+        unexpected = await check_answers(base_url, check_tokens)
+        # Warm-up of both: pools, caches, the NLU's first calls.
+        await loadgen.closed_loop(base_url, MESSAGES_PATH, tokens, payloads, connections=connections, seconds=2)
+        await loadgen.closed_loop(echo_url, "/echo", tokens, payloads, connections=connections, seconds=1)
+        await http_bench.until_idle(process.pid)
+        await http_bench.until_idle(echo_process.pid)
+        redis_pid = await _redis_pid(backend.redis_url) if backend.redis_url else None
+        redis_before = http_bench.process_cpu_seconds(redis_pid) if redis_pid else None
+        cpu_before = http_bench.process_cpu_seconds(process.pid)
+        project = await loadgen.closed_loop(
+            base_url, MESSAGES_PATH, tokens, payloads, connections=connections, seconds=seconds
+        )
+        cpu_after = http_bench.process_cpu_seconds(process.pid)
+        redis_after = http_bench.process_cpu_seconds(redis_pid) if redis_pid else None
+        server_cpu = (
+            (cpu_after - cpu_before) / project.seconds
+            if cpu_before is not None and cpu_after is not None
+            else None
+        )
+        figures = SideBySide(
+            backend.name, workers, project, None, startup, server_cpu, redis_memory=memory, unexpected=unexpected
+        )
+        figures.project_cpu_per_request = _cpu_per_request(cpu_before, cpu_after, project)
+        if redis_before is not None and redis_after is not None:
+            figures.redis_cpu = (redis_after - redis_before) / project.seconds
+        # The echo at once (see ``run``): the project's last writes done first.
+        await http_bench.until_idle(process.pid)
+        echo_cpu_before = http_bench.process_cpu_seconds(echo_process.pid)
+        figures.echo = await loadgen.closed_loop(
+            echo_url, "/echo", tokens, payloads, connections=connections, seconds=seconds
+        )
+        figures.echo_cpu_per_request = _cpu_per_request(
+            echo_cpu_before, http_bench.process_cpu_seconds(echo_process.pid), figures.echo
+        )
+        await http_bench.until_idle(echo_process.pid)
+        if half_seconds > 0 and project.per_second > 0:
+            figures.half_paced = await loadgen.paced(
+                base_url, MESSAGES_PATH, tokens, payloads,
+                connections=connections, rate=figures.half_rate, seconds=half_seconds,
+            )  # fmt: skip
+            await http_bench.until_idle(process.pid)
+            load = http_bench._Load(base_url, seed=20261130, mix=QUESTIONS_MIX)
+            try:
+                figures.half = await http_bench.fixed_rate(
+                    load,
+                    process.pid,
+                    rate=figures.half_rate,
+                    seconds=half_seconds,
+                    subscribers=max(64, sessions // 10),
+                )
+            finally:
+                await load.aclose()
+            await http_bench.until_idle(process.pid)
+        if profile_seconds > 0:
+            figures.profile = await profile_under_load(
+                base_url,
+                process.pid,
+                tokens,
+                payloads,
+                profile_dir or workdir,
+                connections,
+                profile_seconds,
+                workers,
+                name=f"profile-{backend.name.replace('+', '-')}-{workers}w.txt",
+            )
+        figures.notes = http_bench.notable_log_lines(log_path)
     return figures
 
 

@@ -230,10 +230,7 @@ async def test_a_lock_past_its_timeout_is_free_for_whoever_comes_later(state_sto
     started = time.monotonic()
     async with state_store.lock("k", timeout=5, wait=2):
         assert time.monotonic() - started < 0.15
-        await abandoned.__aexit__(None, None, None)  # and its late leaving frees nothing
-        with pytest.raises(LockTimeout):
-            async with state_store.lock("k", timeout=5, wait=0.2):
-                pass
+    await abandoned.__aexit__(None, None, None)  # its late leaving: see the test above
 
 
 async def test_a_waiter_gets_the_lock_at_the_holders_timeout_not_before(state_store: StateStore):
