@@ -57,6 +57,15 @@ def test_payloads_round_trip_and_reject_unknown():
     assert payloads.parse("balance?=") is None
 
 
+def test_payloads_are_the_same_made_again_in_any_order_of_entities_and_with_unhashable_values():
+    first = payloads.make("callback", action="cancel", id="7")
+    assert payloads.make("callback", action="cancel", id="7") == first == "callback?action=cancel&id=7"
+    assert payloads.make("callback", id="7", action="cancel") == "callback?id=7&action=cancel"
+    assert payloads.make(payloads.INFORM, city="Нижний Новгород") == "inform?city=Нижний%20Новгород"
+    # An entity a Rasa server sent as a list cannot be a cache key: made without the cache.
+    assert payloads.make("operator", department=["tech"]) == "operator?department=['tech']"
+
+
 def test_every_payload_fits_telegram_callback_data():
     directory = default_directory()
     longest_city = max((c.name for c in directory.cities), key=len)
