@@ -172,17 +172,16 @@ async def _message_of(request: Request) -> MessageIn:
     body = await request.body()
     data: object = body  # not JSON by its content type: validated as it is (a 422)
     if _is_json(request.headers.get("content-type")):
-        if body:
-            # The usual body, read and validated by pydantic-core's own JSON parser in
-            # one step (5 µs instead of 8). Anything it refuses — invalid, too deep,
-            # not UTF-8, a wrong field — takes the path below, which says why exactly
-            # as before; what it accepts, the path below accepts the same.
-            try:
-                return MessageIn.model_validate_json(body)
-            except ValidationError:
-                pass
         if not body:
             raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}])
+        # The usual body, read and validated by pydantic-core's own JSON parser in one
+        # step (5 µs instead of 8). Anything it refuses — invalid, too deep, not UTF-8,
+        # a wrong field — takes the path below, which says why exactly as before; what
+        # it accepts, the path below accepts the same.
+        try:
+            return MessageIn.model_validate_json(body)
+        except ValidationError:
+            pass
         try:
             data = parse_json(body)
         except MalformedJson as error:

@@ -93,7 +93,7 @@ class MessagesOut(BaseModel):
     def json_of(result: TurnResult) -> bytes:
         """What ``MessagesOut.of(result).model_dump_json(exclude_none=True)`` says (the
         same fields, order and values: tests/webchat/test_webchat_schemas.py), written
-        by orjson from the engine's result without building the models: 2 µs instead
+        by orjson from the engine's result without building the models: 3 µs instead
         of ~22 for a reply with five buttons, on the hot path of every message."""
         replies = [] if result.held_by_agent else [_reply_fields(reply) for reply in result.replies]
         return orjson.dumps(
@@ -108,13 +108,10 @@ class MessagesOut(BaseModel):
 
 
 def _reply_fields(reply: Reply) -> dict:
-    fields = {
-        "text": reply.text,
-        "buttons": [{"title": button.title, "payload": button.payload} for button in reply.buttons],
-        "ask_phone": reply.ask_phone,
-    }
-    if reply.author:  # as Reply.to_dict: a bot's reply has no "author" (exclude_none)
-        fields["author"] = reply.author
+    """``ReplyOut``'s fields of ``reply``: what ``ReplyOut.of`` validates, less the one
+    field the web chat does not show (it has no contact to share)."""
+    fields = reply.to_dict()
+    del fields["offer_phone_login"]
     return fields
 
 
